@@ -1,1 +1,1 @@
-export {};
+export type { SeekableFile, StreamSource } from './types.js';
