@@ -1,0 +1,51 @@
+/**
+ * `pnpm bench`: runs every benchmark module under bench/ (each exports `run(): Promise<string>`
+ * returning a markdown section), prints the sections, and rewrites docs/benchmarks.md with them.
+ * Benchmarks print figures and ratios against peers measured in the same run; they assert nothing.
+ *
+ *   pnpm bench            # all
+ *   pnpm bench dht engine # only these
+ */
+import { readdirSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus, totalmem } from 'node:os';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const only = process.argv.slice(2);
+const modules = readdirSync(here)
+  .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+  .map((f) => basename(f, '.ts'))
+  .filter((name) => only.length === 0 || only.includes(name))
+  .sort();
+
+const sections: string[] = [];
+for (const name of modules) {
+  process.stderr.write(`==> bench ${name}\n`);
+  const mod = (await import(join(here, `${name}.ts`))) as { run: () => Promise<string> };
+  const started = Date.now();
+  try {
+    const section = await mod.run();
+    sections.push(section.trim());
+    process.stdout.write(`${section.trim()}\n\n`);
+  } catch (err) {
+    const msg = `## ${name}\n\nFAILED: ${(err as Error).stack ?? err}`;
+    sections.push(msg);
+    process.stdout.write(`${msg}\n\n`);
+  }
+  process.stderr.write(`    (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+}
+
+if (only.length === 0) {
+  const header = [
+    '# Benchmarks',
+    '',
+    'Figures measured on the project machine, with the command that produced them. Benchmarks are',
+    'not tests: they print figures and ratios against peers measured in the same run; goals are stated',
+    'beside the figures.',
+    '',
+    `Last full run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} cores,`,
+    `${Math.round(totalmem() / 2 ** 30)} GiB. Command: \`pnpm bench\`.`,
+  ].join('\n');
+  writeFileSync(join(here, '..', 'docs', 'benchmarks.md'), `${header}\n\n${sections.join('\n\n')}\n`);
+}
