@@ -1,1 +1,3 @@
-export {};
+export { CliError, EXIT } from './errors.js';
+export { findExecutable, launchPlayer, type PlayOptions, playerArgs } from './player.js';
+export { buildProgram, runCli, VERSION } from './program.js';

@@ -1,0 +1,62 @@
+/**
+ * Launching a video player. Always an argument array through spawn (never a shell: a title or file
+ * name is data, not code), the URL percent-encoded by the caller, subtitles passed the way each
+ * player expects them. Pure argument building is kept apart from spawning so it can be tested.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { basename, delimiter, isAbsolute, join } from 'node:path';
+import { CliError } from './errors.js';
+
+export interface PlayOptions {
+  url: string;
+  title?: string;
+  subtitles?: string[];
+  /** Extra arguments from the user, appended as separate argv entries. */
+  extraArgs?: string[];
+}
+
+/** The argv (without the program) for a known player; unknown players get just the URL. */
+export function playerArgs(player: string, opts: PlayOptions): string[] {
+  const kind = basename(player)
+    .replace(/\.exe$/i, '')
+    .toLowerCase();
+  const args: string[] = [];
+  if (kind === 'mpv') {
+    if (opts.title) args.push(`--force-media-title=${opts.title}`);
+    for (const s of opts.subtitles ?? []) args.push(`--sub-file=${s}`);
+    args.push('--', opts.url);
+  } else if (kind === 'vlc' || kind === 'cvlc') {
+    if (opts.title) args.push('--meta-title', opts.title);
+    for (const s of opts.subtitles ?? []) args.push(`--input-slave=${s}`);
+    args.push('--play-and-exit', '--', opts.url);
+  } else {
+    args.push(opts.url);
+  }
+  return [...(opts.extraArgs ?? []), ...args];
+}
+
+/** Finds an executable on PATH the way a shell would, without using one. */
+export function findExecutable(name: string, envPath = process.env.PATH ?? ''): string | undefined {
+  const candidates =
+    isAbsolute(name) || name.includes('/') ? [name] : envPath.split(delimiter).map((d) => join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function launchPlayer(
+  player: string,
+  opts: PlayOptions,
+  stdio: 'inherit' | 'ignore' = 'inherit',
+): ChildProcess {
+  const exe = findExecutable(player);
+  if (!exe) throw CliError.playerMissing(player);
+  return spawn(exe, playerArgs(player, opts), { stdio, shell: false });
+}

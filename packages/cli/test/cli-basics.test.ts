@@ -1,0 +1,88 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXIT, findExecutable, playerArgs } from '@dream/cli';
+import { describe, expect, it } from 'vitest';
+
+const bin = new URL('../dist/bin/dream-cli.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'dream-cli-'));
+const env = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg'), DREAM_CONFIG: '' };
+const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
+
+describe('player arguments', () => {
+  it('pass a hostile title and URL as single argv entries, never through a shell', () => {
+    const title = `"; rm -rf ~ #$(reboot) [x] 'q'`;
+    const url = 'http://127.0.0.1:6882/stream/aa/0';
+    const args = playerArgs('mpv', { url, title, subtitles: ['http://127.0.0.1:6882/stream/aa/1'] });
+    expect(args).toEqual([
+      `--force-media-title=${title}`,
+      '--sub-file=http://127.0.0.1:6882/stream/aa/1',
+      '--',
+      url,
+    ]);
+    expect(playerArgs('/usr/bin/vlc', { url })).toEqual(['--play-and-exit', '--', url]);
+    expect(playerArgs('someplayer', { url })).toEqual([url]);
+  });
+
+  it('a title with quotes reaches the player intact', () => {
+    // A fake player that writes its argv as JSON: proves no shell re-splits or expands anything.
+    const fake = join(dir, 'mpv');
+    writeFileSync(
+      fake,
+      `#!${process.execPath}\nrequire('fs').writeFileSync(process.env.OUT, JSON.stringify(process.argv.slice(2)));\n`,
+    );
+    chmodSync(fake, 0o755);
+    const out = join(dir, 'argv.json');
+    const title = `It's a "test" $(echo pwned) [1080p]`;
+    const r = spawnSync(fake, playerArgs('mpv', { url: 'http://x/y', title }), {
+      env: { OUT: out },
+      shell: false,
+    });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([
+      `--force-media-title=${title}`,
+      '--',
+      'http://x/y',
+    ]);
+  });
+
+  it('finds executables on PATH without a shell', () => {
+    expect(findExecutable('node', `/nonexistent:${process.execPath.replace(/\/node$/, '')}`)).toBe(
+      process.execPath,
+    );
+    expect(findExecutable('no-such-player-xyz')).toBeUndefined();
+  });
+});
+
+describe('dream-cli config', () => {
+  it('path, init, show round-trip through the XDG location', () => {
+    const path = join(dir, 'xdg', 'dream', 'config.toml');
+    expect(cli('config', 'path').stdout.trim()).toBe(`${path} (does not exist: every key takes its default)`);
+    const init = cli('config', 'init');
+    expect(init.status).toBe(0);
+    expect(readFileSync(path, 'utf8')).toContain('[dht]');
+    const again = cli('config', 'init');
+    expect(again.status).toBe(EXIT.usage);
+    expect(again.stderr).toContain('already exists');
+    const show = cli('--json', 'config', 'show');
+    expect(show.status).toBe(0);
+    const parsed = JSON.parse(show.stdout);
+    expect(parsed.file).toBe(path);
+    expect(parsed.config.dht.port).toBe(6881);
+  });
+
+  it('a bad config file exits 78 naming the line', () => {
+    const bad = join(dir, 'bad.toml');
+    writeFileSync(bad, '[stream]\nport = "http"\n');
+    const r = cli('--config', bad, 'config', 'show');
+    expect(r.status).toBe(EXIT.config);
+    expect(r.stderr).toContain(`${bad}:2: stream.port`);
+  });
+
+  it('an unknown command is a usage error', () => {
+    const r = cli('frobnicate');
+    expect(r.status).toBe(EXIT.usage);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+  });
+});
