@@ -5,6 +5,7 @@
 import { ConfigError } from '@dream/config';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDaemonCommands } from './commands/daemon.js';
 import { CliError, EXIT } from './errors.js';
 import type { GlobalOptions } from './output.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .exitOverride();
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerConfigCommands(program, globals);
+  registerDaemonCommands(program, globals);
   return program;
 }
 
