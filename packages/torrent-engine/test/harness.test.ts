@@ -3,9 +3,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startAria2 } from './peers/aria2.js';
 import { assertSameTree } from './peers/checks.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
+import { startTracker } from './peers/tracker.js';
 
 const MiB = 1024 * 1024;
 
@@ -48,5 +50,31 @@ describe('libtorrent peer', () => {
     await assertSameTree(join(seedDir, 'album'), join(leechDir, 'album'));
     const seederStats = await seeder.stop();
     expect(seederStats?.uploaded).toBeGreaterThanOrEqual(3 * MiB);
+  });
+});
+
+describe('aria2 peer', () => {
+  it('downloads from a libtorrent seeder it meets through the harness tracker, byte-identical', async () => {
+    const root = await tempDir();
+    const seedDir = join(root, 'seed');
+    const leechDir = join(root, 'leech');
+    await mkdir(leechDir);
+    await makeFiles(seedDir, [{ path: 'movie.mkv', size: 3 * MiB + 333 }]);
+    const { torrent, infoHash } = await makeTorrent({ source: join(seedDir, 'movie.mkv') });
+    const tracker = track(await startTracker());
+    const seeder = track(
+      await startLibtorrent({ savePath: seedDir, torrent, trackers: [tracker.announceUrl] }),
+    );
+    await seeder.waitFinished(30_000);
+    await tracker.waitForAnnounce((a) => a.infoHash === infoHash && a.port === seeder.port, 30_000);
+    const leecher = track(
+      await startAria2({ torrent, dir: leechDir, mode: 'leech', tracker: tracker.announceUrl }),
+    );
+    const done = await leecher.waitReady(60_000);
+    expect(done.completedLength).toBe(3 * MiB + 333);
+    await assertSameTree(seedDir, leechDir);
+    // aria2 announced itself with the port it listens on (what a test would point our engine at).
+    const announce = await tracker.waitForAnnounce((a) => a.port === leecher.port, 10_000);
+    expect(announce.ip).toBe('127.0.0.1');
   });
 });
