@@ -1,0 +1,484 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import parseTorrentLib from 'parse-torrent';
+import { describe, expect, it } from 'vitest';
+import {
+  bdecode,
+  bencode,
+  METAINFO_ERROR_CODES,
+  MetainfoError,
+  parseInfo,
+  parseMagnet,
+  parseTorrent,
+  toMagnet,
+} from '../src/metainfo/index.js';
+import { buildTorrent, content, type FileSpec, libtorrentCreate, libtorrentInfo } from './storage-helpers.js';
+
+function refused(bytes: Uint8Array): MetainfoError {
+  try {
+    parseTorrent(bytes);
+  } catch (e) {
+    expect(e).toBeInstanceOf(MetainfoError);
+    return e as MetainfoError;
+  }
+  throw new Error('expected a MetainfoError');
+}
+
+const multi = (files: FileSpec[], extra: Parameters<typeof buildTorrent>[0] = {}) =>
+  buildTorrent({ name: 'pack', files, ...extra });
+
+describe('bdecode', () => {
+  it('decodes values and records dict spans', () => {
+    const bytes = new TextEncoder().encode('d1:ai-3e1:bl1:xi0eee');
+    const v = bdecode(bytes);
+    expect(v).toMatchObject({ start: 0, end: bytes.length });
+  });
+
+  it.each([
+    ['i01e', 'BENCODE_INVALID'],
+    ['i-0e', 'BENCODE_INVALID'],
+    ['ie', 'BENCODE_INVALID'],
+    ['i12', 'BENCODE_INVALID'],
+    ['5:abc', 'BENCODE_INVALID'],
+    ['01:a', 'BENCODE_INVALID'],
+    ['d1:ai1e1:ai2ee', 'BENCODE_INVALID'],
+    ['di1ei2ee', 'BENCODE_INVALID'],
+    ['x', 'BENCODE_INVALID'],
+    ['', 'BENCODE_INVALID'],
+    ['i1eXYZ', 'BENCODE_TRAILING_DATA'],
+    ['i123456789012345678901e', 'BENCODE_INVALID'],
+    [`${'l'.repeat(101)}${'e'.repeat(101)}`, 'BENCODE_TOO_DEEP'],
+  ])('refuses %j with %s', (text, code) => {
+    expect(() => bdecode(new TextEncoder().encode(text))).toThrow(expect.objectContaining({ code }));
+  });
+
+  it('caps tokens and size', () => {
+    const many = new TextEncoder().encode(`l${'i0e'.repeat(50)}e`);
+    expect(() => bdecode(many, { maxBytes: 1e6, maxDepth: 10, maxTokens: 20 })).toThrow(
+      expect.objectContaining({ code: 'BENCODE_TOO_MANY_TOKENS' }),
+    );
+    expect(() => bdecode(new Uint8Array(10 * 1024 * 1024 + 1))).toThrow(
+      expect.objectContaining({ code: 'BENCODE_TOO_LARGE' }),
+    );
+  });
+
+  it('round-trips random structures and never throws anything but MetainfoError on garbage', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed;
+    };
+    const base = buildTorrent({ files: [{ path: ['a'], length: 40000 }] }).bytes;
+    for (let n = 0; n < 2000; n++) {
+      const b = Buffer.from(base);
+      for (let k = 0; k < 1 + (rnd() % 4); k++) b[rnd() % b.length] = rnd() & 0xff;
+      const cut = rnd() % 3 === 0 ? b.subarray(0, rnd() % b.length) : b;
+      try {
+        parseTorrent(cut);
+      } catch (e) {
+        if (!(e instanceof MetainfoError)) throw e;
+      }
+    }
+  });
+});
+
+describe('parseTorrent', () => {
+  it('reads a single-file torrent; infohash and fields agree with parse-torrent', async () => {
+    const t = buildTorrent({ name: 'movie.mkv', length: 100_000, pieceLength: 32768 });
+    const meta = parseTorrent(t.bytes);
+    const ref = await parseTorrentLib(Buffer.from(t.bytes));
+    expect(meta.infohash).toBe(ref.infoHash);
+    expect(meta.name).toBe('movie.mkv');
+    expect(meta.pieceCount).toBe(4);
+    expect(meta.pieceSize(3)).toBe(100_000 - 3 * 32768);
+    expect(meta.pieceSize(0)).toBe(32768);
+    expect(Buffer.from(meta.pieceHash(1)).toString('hex')).toBe(ref.pieces[1]);
+    expect(meta.files).toEqual([{ index: 0, path: 'movie.mkv', length: 100_000, offset: 0, pad: false }]);
+    expect(meta.trackers).toEqual([['http://127.0.0.1:1/announce']]);
+    expect(meta.private).toBe(false);
+  });
+
+  it('hashes the exact info bytes, even with unsorted keys (libtorrent agrees)', async () => {
+    const t = buildTorrent({ length: 20_000 });
+    // Hand-build an info dict with keys out of order: re-encoding would change the infohash.
+    const name = 'unsorted';
+    const pieces = t.info.pieces as Uint8Array;
+    const infoText = Buffer.concat([
+      Buffer.from(
+        `d4:name${name.length}:${name}6:lengthi20000e12:piece lengthi16384e6:pieces${pieces.length}:`,
+      ),
+      pieces,
+      Buffer.from('e'),
+    ]);
+    const bytes = Buffer.concat([Buffer.from('d4:info'), infoText, Buffer.from('e')]);
+    const meta = parseTorrent(bytes);
+    const dir = await mkdtemp(join(tmpdir(), 'meta-'));
+    try {
+      await writeFile(join(dir, 'u.torrent'), bytes);
+      expect(libtorrentInfo(join(dir, 'u.torrent')).v1).toBe(meta.infohash);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+    expect(Buffer.from(meta.info).equals(infoText)).toBe(true);
+    expect(parseInfo(meta.info, meta.infohash).infohash).toBe(meta.infohash);
+  });
+
+  it('reads announce-list tiers, drops unusable URLs, and the private flag', () => {
+    const t = buildTorrent({
+      extraInfo: { private: 1 },
+      top: {
+        'announce-list': [
+          ['udp://127.0.0.1:2/announce', 'javascript:alert(1)'],
+          ['http://127.0.0.1:3/a', 'udp://127.0.0.1:2/announce'],
+          [],
+        ],
+      },
+    });
+    const meta = parseTorrent(t.bytes);
+    expect(meta.trackers).toEqual([['udp://127.0.0.1:2/announce'], ['http://127.0.0.1:3/a']]);
+    expect(meta.private).toBe(true);
+  });
+
+  it('lays out multi-file torrents under the name, with offsets', () => {
+    const t = multi([
+      { path: ['a.txt'], length: 10 },
+      { path: ['sub', 'b.bin'], length: 40000 },
+    ]);
+    const meta = parseTorrent(t.bytes);
+    expect(meta.files.map((f) => [f.path, f.offset, f.length])).toEqual([
+      ['pack/a.txt', 0, 10],
+      ['pack/sub/b.bin', 10, 40000],
+    ]);
+    expect(meta.length).toBe(40010);
+  });
+
+  it('reads a libtorrent hybrid v1+v2 torrent with pad files like libtorrent does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-lt-'));
+    try {
+      await mkdir(join(dir, 'folder', 'sub'), { recursive: true });
+      await writeFile(join(dir, 'folder', 'a.bin'), content(50_000, 3));
+      await writeFile(join(dir, 'folder', 'sub', 'b.bin'), content(70_000, 4));
+      await writeFile(join(dir, 'folder', 'c.txt'), content(10, 5));
+      const lt = libtorrentCreate(join(dir, 'folder'), join(dir, 'h.torrent'));
+      const meta = parseTorrent(readFileSync(join(dir, 'h.torrent')));
+      expect(meta.infohash).toBe(lt.v1);
+      expect(meta.infohashV2).toBe(lt.v2);
+      expect(meta.files.map((f) => ({ path: f.path, size: f.length, offset: f.offset, pad: f.pad }))).toEqual(
+        lt.files,
+      );
+      expect(meta.files.some((f) => f.pad)).toBe(true);
+      expect(toMagnet(meta)).toContain(`xt=urn:btmh:1220${lt.v2}`);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('refuses a v2-only torrent clearly', () => {
+    const bytes = bencode({
+      info: {
+        name: 'v2',
+        'piece length': 16384,
+        'meta version': 2,
+        'file tree': { a: { '': { length: 1 } } },
+      },
+    });
+    const e = refused(bytes);
+    expect(e.code).toBe('V2_ONLY');
+    expect(e.message).toMatch(/v2-only/);
+  });
+});
+
+describe('hostile torrents', () => {
+  const B = (s: string) => Buffer.from(s, 'latin1');
+  // Each case is refused with a code, or accepted with every path safe (storage tests then write
+  // them under a temp root and check nothing lands outside).
+  const cases: { name: string; bytes: () => Uint8Array; code?: string; paths?: string[] }[] = [
+    {
+      name: 'traversal ../../etc/x',
+      bytes: () => multi([{ path: ['..', '..', 'etc', 'x'], length: 100 }]).bytes,
+      paths: ['pack/etc/x'],
+    },
+    {
+      name: 'traversal inside an element',
+      bytes: () => multi([{ path: ['../../etc/passwd'], length: 100 }]).bytes,
+      paths: ['pack/.._.._etc_passwd'],
+    },
+    {
+      name: 'absolute path',
+      bytes: () => multi([{ path: ['', 'etc', 'passwd'], length: 100 }]).bytes,
+      paths: ['pack/etc/passwd'],
+    },
+    {
+      name: 'backslash path',
+      bytes: () => multi([{ path: ['..\\..\\win.ini'], length: 9 }]).bytes,
+      paths: ['pack/.._.._win.ini'],
+    },
+    {
+      name: 'reserved Windows names',
+      bytes: () =>
+        multi([
+          { path: ['CON'], length: 1 },
+          { path: ['aux.txt'], length: 1 },
+          { path: ['Lpt9', 'com1.tar.gz'], length: 1 },
+        ]).bytes,
+      paths: ['pack/_CON', 'pack/_aux.txt', 'pack/_Lpt9/_com1.tar.gz'],
+    },
+    {
+      name: 'empty and dot elements',
+      bytes: () => multi([{ path: ['', '.', 'a', ''], length: 5 }]).bytes,
+      paths: ['pack/a'],
+    },
+    { name: 'only empty elements', bytes: () => multi([{ path: [''], length: 5 }]).bytes, paths: ['pack/_'] },
+    {
+      name: 'NUL and control characters',
+      bytes: () => multi([{ path: ['a\u0000b\nc\u007f'], length: 5 }]).bytes,
+      paths: ['pack/a_b_c_'],
+    },
+    {
+      name: 'trailing dots and spaces',
+      bytes: () => multi([{ path: ['dir. ', 'file...'], length: 5 }]).bytes,
+      paths: ['pack/dir/file'],
+    },
+    {
+      name: 'invalid UTF-8',
+      bytes: () => multi([{ path: [B('caf\xe9\xff.mkv')], length: 5 }]).bytes,
+      paths: ['pack/caf__.mkv'],
+    },
+    {
+      name: 'path.utf-8 preferred over invalid path',
+      bytes: () => multi([{ path: [B('caf\xe9')], pathUtf8: ['café'], length: 5 }]).bytes,
+      paths: ['pack/café'],
+    },
+    {
+      name: 'overlong element',
+      bytes: () => multi([{ path: [`${'é'.repeat(300)}.mkv`], length: 5 }]).bytes,
+      paths: [`pack/${'é'.repeat(125)}.mkv`],
+    },
+    {
+      name: 'duplicates after sanitisation',
+      bytes: () =>
+        multi([
+          { path: ['a/b'], length: 5 },
+          { path: ['a\\b'], length: 5 },
+          { path: ['x'], length: 5 },
+          { path: ['x', 'y'], length: 5 },
+        ]).bytes,
+      paths: ['pack/a_b', 'pack/a_b (1)', 'pack/x', 'pack/x (1)/y'],
+    },
+    { name: 'name is ..', bytes: () => buildTorrent({ name: '..', length: 10 }).bytes, paths: [] },
+    {
+      name: 'name is an absolute path',
+      bytes: () => buildTorrent({ name: '/etc/passwd', length: 10 }).bytes,
+      paths: ['_etc_passwd'],
+    },
+    {
+      // 1.1 million hashes do not fit in the 10 MiB input limit, which is what binds first.
+      name: 'huge piece count',
+      bytes: () =>
+        bencode({
+          info: { name: 'x', 'piece length': 16384, length: 2 ** 40, pieces: new Uint8Array(20 * 1_100_000) },
+        }),
+      code: 'BENCODE_TOO_LARGE',
+    },
+    {
+      name: '1 TiB claimed with 400,000 hashes',
+      bytes: () =>
+        bencode({
+          info: { name: 'x', 'piece length': 16384, length: 2 ** 40, pieces: new Uint8Array(20 * 400_000) },
+        }),
+      code: 'LENGTH_MISMATCH',
+    },
+    {
+      name: 'length larger than the pieces cover',
+      bytes: () => buildTorrent({ length: 100_000, extraInfo: { length: 10 ** 9 } }).bytes,
+      code: 'LENGTH_MISMATCH',
+    },
+    {
+      name: 'more pieces than the length needs',
+      bytes: () => buildTorrent({ length: 100_000, extraInfo: { length: 1000 } }).bytes,
+      code: 'LENGTH_MISMATCH',
+    },
+    {
+      name: 'pieces not a multiple of 20',
+      bytes: () => buildTorrent({ extraInfo: { pieces: new Uint8Array(21) } }).bytes,
+      code: 'BAD_PIECES',
+    },
+    {
+      name: 'piece length 0',
+      bytes: () => buildTorrent({ extraInfo: { 'piece length': 0 } }).bytes,
+      code: 'BAD_PIECE_LENGTH',
+    },
+    {
+      name: 'piece length not a power of two',
+      bytes: () => buildTorrent({ extraInfo: { 'piece length': 20000 } }).bytes,
+      code: 'BAD_PIECE_LENGTH',
+    },
+    {
+      name: 'piece length 1 GiB',
+      bytes: () => buildTorrent({ extraInfo: { 'piece length': 2 ** 30 } }).bytes,
+      code: 'BAD_PIECE_LENGTH',
+    },
+    {
+      name: 'negative file length',
+      bytes: () =>
+        bencode({
+          info: {
+            name: 'x',
+            'piece length': 16384,
+            pieces: new Uint8Array(20),
+            files: [{ length: -5, path: ['a'] }],
+          },
+        }),
+      code: 'INVALID_FIELD',
+    },
+    {
+      name: 'file length beyond 2^53',
+      bytes: () =>
+        B(
+          'd4:infod5:filesld6:lengthi99999999999999999999e4:pathl1:aeee4:name1:x12:piece lengthi16384e6:pieces0:ee',
+        ),
+      code: 'TOTAL_TOO_LARGE',
+    },
+    {
+      name: 'length is a string',
+      bytes: () => buildTorrent({ extraInfo: { length: '100' } }).bytes,
+      code: 'INVALID_FIELD',
+    },
+    { name: 'info is a list', bytes: () => bencode({ info: [1, 2] }), code: 'INVALID_FIELD' },
+    { name: 'no info', bytes: () => bencode({ announce: 'http://x' }), code: 'INVALID_FIELD' },
+    { name: 'top level not a dict', bytes: () => B('li1ee'), code: 'INVALID_FIELD' },
+    {
+      name: 'path element not a string',
+      bytes: () =>
+        bencode({
+          info: {
+            name: 'x',
+            'piece length': 16384,
+            pieces: new Uint8Array(20),
+            files: [{ length: 1, path: [5] }],
+          },
+        }),
+      code: 'INVALID_FIELD',
+    },
+    { name: 'empty path list', bytes: () => multi([{ path: [], length: 1 }]).bytes, code: 'INVALID_FIELD' },
+    {
+      name: 'both length and files',
+      bytes: () => multi([{ path: ['a'], length: 1 }], { extraInfo: { length: 1 } }).bytes,
+      code: 'INVALID_FIELD',
+    },
+    {
+      name: 'empty files list',
+      bytes: () =>
+        bencode({ info: { name: 'x', 'piece length': 16384, pieces: new Uint8Array(0), files: [] } }),
+      code: 'EMPTY_TORRENT',
+    },
+    { name: 'zero total length', bytes: () => buildTorrent({ length: 0 }).bytes, code: 'EMPTY_TORRENT' },
+    { name: 'bad bencode', bytes: () => B('d4:infod4:name3:abe'), code: 'BENCODE_INVALID' },
+    {
+      name: 'truncated torrent',
+      bytes: () => buildTorrent({}).bytes.subarray(0, 50),
+      code: 'BENCODE_INVALID',
+    },
+    {
+      name: 'deep nesting',
+      bytes: () => B(`d4:infod1:x${'l'.repeat(5000)}${'e'.repeat(5000)}ee`),
+      code: 'BENCODE_TOO_DEEP',
+    },
+    {
+      name: 'oversized input',
+      bytes: () => Buffer.concat([B('d4:infod1:x10485760:'), Buffer.alloc(10485760), B('ee')]),
+      code: 'BENCODE_TOO_LARGE',
+    },
+    {
+      name: 'trailing garbage',
+      bytes: () => Buffer.concat([buildTorrent({}).bytes, B('garbage')]),
+      code: 'BENCODE_TRAILING_DATA',
+    },
+    { name: 'duplicate keys', bytes: () => B('d4:infod4:name1:a4:name1:bee'), code: 'BENCODE_INVALID' },
+  ];
+
+  it.each(cases)('$name', ({ bytes, code, paths }) => {
+    const b = bytes();
+    if (code) {
+      const e = refused(b);
+      expect(e.code).toBe(code);
+      expect(e.message.length).toBeGreaterThan(10);
+      return;
+    }
+    const meta = parseTorrent(b);
+    const real = meta.files.filter((f) => !f.pad).map((f) => f.path);
+    if (paths && paths.length > 0) expect(real).toEqual(paths);
+    for (const p of real) {
+      const els = p.split('/');
+      for (const el of els) {
+        expect(el).not.toMatch(/^(\.|\.\.)?$/);
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence
+        expect(el).not.toMatch(/[\u0000-\u001f\\]/);
+        expect(Buffer.byteLength(el)).toBeLessThanOrEqual(255);
+      }
+    }
+  });
+
+  it('name ".." falls back to the infohash', () => {
+    const meta = parseTorrent(buildTorrent({ name: '..', length: 10 }).bytes);
+    expect(meta.name).toBe(meta.infohash);
+  });
+});
+
+describe('parseInfo', () => {
+  it('checks the expected infohash', () => {
+    const meta = parseTorrent(buildTorrent({}).bytes);
+    expect(() => parseInfo(meta.info, '0'.repeat(40))).toThrow(
+      expect.objectContaining({ code: 'INFOHASH_MISMATCH' }),
+    );
+    expect(parseInfo(meta.info, meta.infohash.toUpperCase()).pieceCount).toBe(meta.pieceCount);
+  });
+});
+
+describe('magnets', () => {
+  it('parses hex and base32 infohashes, names, trackers and peers', () => {
+    const hex = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
+    const m = parseMagnet(
+      `magnet:?xt=urn:btih:${hex.toUpperCase()}&dn=Big%20Buck&tr=udp%3A%2F%2F127.0.0.1%3A6969&x.pe=127.0.0.1:6881&x.pe=[::1]:51413&x.pe=bad`,
+    );
+    expect(m).toEqual({
+      infohash: hex,
+      name: 'Big Buck',
+      trackers: ['udp://127.0.0.1:6969'],
+      peers: [
+        { host: '127.0.0.1', port: 6881 },
+        { host: '::1', port: 51413 },
+      ],
+    });
+    expect(parseMagnet('YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK').infohash).toBe(hex);
+    expect(parseMagnet(hex).infohash).toBe(hex);
+  });
+
+  it('refuses junk and v2-only magnets', () => {
+    expect(() => parseMagnet('hello')).toThrow(expect.objectContaining({ code: 'BAD_MAGNET' }));
+    expect(() => parseMagnet('magnet:?dn=x')).toThrow(expect.objectContaining({ code: 'BAD_MAGNET' }));
+    expect(() => parseMagnet(`magnet:?xt=urn:btmh:1220${'a'.repeat(64)}`)).toThrow(
+      expect.objectContaining({ code: 'V2_ONLY' }),
+    );
+  });
+
+  it('round-trips through toMagnet', () => {
+    const meta = parseTorrent(buildTorrent({ name: 'a b&c' }).bytes);
+    const m = parseMagnet(toMagnet(meta, { peers: [{ host: '::1', port: 7 }] }));
+    expect(m).toEqual({
+      infohash: meta.infohash,
+      name: 'a b&c',
+      trackers: ['http://127.0.0.1:1/announce'],
+      peers: [{ host: '::1', port: 7 }],
+    });
+  });
+});
+
+describe('error catalogue', () => {
+  it('documents every code in docs/design/storage.md', () => {
+    const doc = readFileSync(new URL('../../../docs/design/storage.md', import.meta.url), 'utf8');
+    for (const code of METAINFO_ERROR_CODES) expect(doc, code).toContain(`\`${code}\``);
+  });
+});
