@@ -1,0 +1,94 @@
+/**
+ * The in-memory title index of the embedded store: MiniSearch (an inverted index on a radix tree,
+ * BM25 scoring, fuzzy and prefix term expansion) fed with our own tokens, plus a ranking tier on top.
+ *
+ * Per query word: fuzziness like Elasticsearch's AUTO (0 edits up to 2 characters, 1 up to 5, else 2),
+ * so "interstelar" finds "interstellar"; the last word is also a prefix (type-ahead) once it has
+ * 2 characters. Words combine with AND; when AND finds nothing, OR is tried, so one extra or wrong word
+ * does not hide everything.
+ *
+ * BM25 alone can put a fuzzy match above an exact one (a short title scores high), so each hit gets a
+ * tier, compared before the score:
+ *   3  the title's words are exactly the query's words (an exact title)
+ *   2  the query's words appear in the title as a contiguous phrase (the last one may be a prefix)
+ *   1  every query word is in the title (the last one may be a prefix), in any order
+ *   0  only fuzzy matches
+ */
+import MiniSearch from 'minisearch';
+import { searchTokens } from '../normalize.js';
+
+/** Why 16: a title has far fewer words, and each word costs a fuzzy expansion. */
+export const MAX_QUERY_TERMS = 16;
+
+export function autoFuzziness(length: number): number {
+  if (length <= 2) return 0;
+  if (length <= 5) return 1;
+  return 2;
+}
+
+export interface IndexHit {
+  id: string;
+  score: number;
+  tier: number;
+}
+
+/** Pure: the tier of a title (as tokens) for a query (as tokens). */
+export function matchTier(title: string[], query: string[]): number {
+  if (query.length === 0) return 0;
+  const last = query.length - 1;
+  const eq = (t: string | undefined, i: number): boolean =>
+    t !== undefined && (t === query[i] || (i === last && query[i]!.length >= 2 && t.startsWith(query[i]!)));
+  if (title.length === query.length && title.every((t, i) => t === query[i])) return 3;
+  for (let s = 0; s + query.length <= title.length; s++) {
+    if (query.every((_, i) => eq(title[s + i], i))) return 2;
+  }
+  if (query.every((_, i) => title.some((t) => eq(t, i)))) return 1;
+  return 0;
+}
+
+export class TitleIndex {
+  private readonly ms = new MiniSearch<{ id: string; title: string }>({
+    fields: ['title'],
+    idField: 'id',
+    tokenize: searchTokens,
+    processTerm: (t) => t,
+  });
+  private readonly tokens = new Map<string, string[]>();
+
+  get size(): number {
+    return this.tokens.size;
+  }
+
+  set(id: string, title: string): void {
+    if (this.tokens.has(id)) this.ms.discard(id);
+    this.tokens.set(id, searchTokens(title));
+    this.ms.add({ id, title });
+  }
+
+  remove(id: string): void {
+    if (!this.tokens.delete(id)) return;
+    this.ms.discard(id);
+  }
+
+  /** Every hit, unsorted (the store breaks ties with fields it owns). */
+  search(query: string): IndexHit[] {
+    const terms = searchTokens(query).slice(0, MAX_QUERY_TERMS);
+    if (terms.length === 0) return [];
+    const q = terms.join(' ');
+    const options = {
+      fuzzy: (term: string) => autoFuzziness(term.length),
+      prefix: (term: string, i: number, all: string[]) => i === all.length - 1 && term.length >= 2,
+      tokenize: (s: string) => s.split(' '),
+      processTerm: (t: string) => t,
+      // Down-weight expansions so an exact word outranks its neighbours within a tier.
+      weights: { fuzzy: 0.3, prefix: 0.6 },
+    };
+    let hits = this.ms.search(q, { ...options, combineWith: 'AND' });
+    if (hits.length === 0 && terms.length > 1) hits = this.ms.search(q, { ...options, combineWith: 'OR' });
+    return hits.map((h) => ({
+      id: h.id as string,
+      score: h.score,
+      tier: matchTier(this.tokens.get(h.id as string) ?? [], terms),
+    }));
+  }
+}
