@@ -11,6 +11,8 @@
 export interface PieceBits {
   readonly length: number;
   get(index: number): boolean;
+  /** Optional fast path (Bitfield has it): the wire-order bytes, used to count availability. */
+  toBytes?(): Uint8Array;
 }
 
 /** A block request already sent and not yet answered, rejected or cancelled. */
@@ -76,7 +78,9 @@ export interface PlanOptions {
   stallFactor: number;
   /** Blocks whose deadline is within this horizon count as urgent (ms). */
   urgentHorizonMs: number;
-  /** Maximum number of peers one block may be in flight to at once (duplicates). */
+  /** Extra time before an in-flight urgent block counts as stalled (ms). */
+  stallMarginMs: number;
+  /** Maximum number of peers one block may be in flight to at once (stall or endgame duplicates). */
   maxDuplicates: number;
 }
 
@@ -102,6 +106,16 @@ export interface SchedulerSnapshot {
    * read (e.g. a paused torrent whose reader still reads). Default true.
    */
   background?: boolean;
+  /**
+   * Availability per piece (how many connected peers have it), when the engine keeps it up to date
+   * incrementally (HAVE/BITFIELD). Optional: computed from peers[].has otherwise.
+   */
+  availability?: ArrayLike<number>;
+  /**
+   * Cap on requests in flight for this torrent in total (its share of a global budget, see
+   * divideBudget()). Default: no cap beyond the peers' own pipelines.
+   */
+  maxTotalOutstanding?: number;
   options?: Partial<PlanOptions>;
 }
 
@@ -123,8 +137,13 @@ export interface PlannedCancel {
   piece: number;
   begin: number;
   length: number;
-  /** 'seek': outside every window and no background work wants it from this peer. */
-  reason: 'seek' | 'unwanted' | 'have';
+  /**
+   * 'have': the piece is verified or the block already received (a duplicate still out);
+   * 'unwanted': the piece is no longer wanted (file deselected);
+   * 'seek': outside every reader window while background downloading is off;
+   * 'preempt': a background request given up to make room for an urgent block on a full peer.
+   */
+  reason: 'seek' | 'unwanted' | 'have' | 'preempt';
 }
 
 export interface RequestPlan {

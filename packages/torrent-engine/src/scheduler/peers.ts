@@ -1,0 +1,72 @@
+// The planner's working view of a peer: its rate and latency estimates, how much we have queued at
+// it, and how many more requests it may take.
+import type { InFlightRequest, PeerState, PlanOptions } from './types.js';
+
+export interface PeerModel {
+  state: PeerState;
+  id: string;
+  /** Input order: the last tie-breaker, so plans are deterministic. */
+  order: number;
+  rate: number; // B/s, > 0
+  msPerByte: number; // 1000 / rate
+  latencyMs: number;
+  cost: number;
+  /** Can we request from it at all (not choking us)? */
+  usable: boolean;
+  snubbed: boolean;
+  /** Bytes requested and not yet received (in flight before this plan plus planned now). */
+  queueBytes: number;
+  /** Requests outstanding (in flight, or the engine's own count when larger), plus those planned now. */
+  count: number;
+  /** Pipeline target: the most requests it should have outstanding. */
+  limit: number;
+  /** In-flight requests to this peer, oldest first (after cancels). */
+  inFlight: InFlightRequest[];
+}
+
+/**
+ * How many requests to keep outstanding at a peer: enough to cover `pipelineSeconds` of its rate,
+ * at least minPipeline, at most maxPipeline and never more than the peer accepts. A snubbed peer
+ * gets one request: enough to notice it recovering, not enough to strand blocks.
+ */
+export function pipelineDepth(
+  rate: number,
+  maxOutstanding: number,
+  snubbed: boolean,
+  o: PlanOptions,
+): number {
+  const cap = Math.max(0, Math.floor(maxOutstanding));
+  if (snubbed) return Math.min(1, cap);
+  const wanted = Math.ceil((rate * o.pipelineSeconds) / 16384);
+  return Math.min(cap, Math.max(o.minPipeline, Math.min(o.maxPipeline, wanted)));
+}
+
+export function modelPeers(peers: PeerState[], o: PlanOptions): PeerModel[] {
+  return peers.map((p, order) => {
+    const rate = p.downloadRate > 0 && Number.isFinite(p.downloadRate) ? p.downloadRate : o.unknownPeerRate;
+    return {
+      state: p,
+      id: p.id,
+      order,
+      rate,
+      msPerByte: 1000 / rate,
+      latencyMs: p.latencyMs !== undefined && p.latencyMs >= 0 ? p.latencyMs : o.defaultLatencyMs,
+      cost: p.cost !== undefined && p.cost > 0 ? p.cost : 1,
+      usable: !p.chokingUs,
+      snubbed: p.snubbed,
+      queueBytes: 0,
+      count: 0,
+      limit: pipelineDepth(rate, p.maxOutstanding, p.snubbed, o),
+      inFlight: [],
+    };
+  });
+}
+
+/** Expected time (ms, absolute) at which a new block of `length` bytes asked of `p` now arrives. */
+export function eta(p: PeerModel, now: number, length: number): number {
+  return now + p.latencyMs + (p.queueBytes + length) * p.msPerByte;
+}
+
+export function freeSlots(p: PeerModel): number {
+  return p.usable ? Math.max(0, p.limit - p.count) : 0;
+}
