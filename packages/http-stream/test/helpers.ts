@@ -2,7 +2,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
-import type { SeekableFile, StreamSource } from '@dream/http-stream';
+import type { SeekableFile, StreamSource } from '../src/index.js';
 
 /** Byte i of virtual file `seed`: a cheap integer hash, so a wrong offset shows as wrong bytes. */
 export function byteAt(seed: number, i: number): number {

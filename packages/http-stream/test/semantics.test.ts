@@ -2,9 +2,10 @@
  * The HTTP semantics, request by request, through fastify inject(): good and bad requests with the
  * status, headers and body each must get. The server must keep serving after every bad one.
  */
-import { buildStreamApp, formatEtag, MAX_RANGE_SPECS } from '@dream/http-stream';
+
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildStreamApp, formatEtag, MAX_RANGE_SPECS } from '../src/index.js';
 import { expectedBytes, memorySource, newLog, parseMultipart, virtualFile } from './helpers.js';
 
 const IH = '0123456789abcdef0123456789abcdef01234567';
@@ -511,7 +512,7 @@ describe('listing and playlist', () => {
   });
 
   it('uses the configured base URL and keeps line breaks out of the playlist', async () => {
-    const { streamRoutes } = await import('@dream/http-stream');
+    const { streamRoutes } = await import('../src/index.js');
     const Fastify = (await import('fastify')).default;
     const other = Fastify();
     other.register(
