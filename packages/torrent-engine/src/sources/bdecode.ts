@@ -68,7 +68,6 @@ export function bdecode(bytes: Uint8Array, limits: Partial<BdecodeLimits> = {}):
   };
 
   const readString = (): Uint8Array => {
-    if (bytes[pos] === 0x2d) fail('negative string length');
     const len = readInt(0x3a /* : */);
     if (len > bytes.length - pos) fail(`string of ${len} bytes runs past the end`);
     const s = bytes.subarray(pos, pos + len);

@@ -90,6 +90,7 @@ export class TrackerTierSource implements PeerSource {
   private lastSuccessAt = Number.NEGATIVE_INFINITY;
   private lastTracker: string | undefined;
   private sawIncomplete = false;
+  private wantMore = false;
 
   constructor(tier: string[], opts: TrackerSourceOptions = {}) {
     if (tier.length === 0) throw new TypeError('a tracker tier needs at least one URL');
@@ -127,11 +128,18 @@ export class TrackerTierSource implements PeerSource {
   }
 
   needMorePeers(): void {
-    if (!this.ctx || this.stopped || this.running || this.failures > 0) return; // back-off is for the tracker's sake
-    const st = this.lastTracker ? this.state.get(this.lastTracker) : undefined;
-    const spacing = earlyAnnounceSpacingMs(st?.minIntervalSec, this.o.earlyAnnounceFloorMs);
-    const at = Math.max(Date.now(), this.lastSuccessAt + spacing);
+    if (!this.ctx || this.stopped || this.failures > 0) return; // back-off is for the tracker's sake
+    if (this.running) {
+      this.wantMore = true; // applied when the running announce has scheduled the next one
+      return;
+    }
+    const at = this.lastSuccessAt + this.earlySpacingMs();
     if (at < this.nextAt) this.schedule(at - Date.now());
+  }
+
+  private earlySpacingMs(): number {
+    const st = this.lastTracker ? this.state.get(this.lastTracker) : undefined;
+    return earlyAnnounceSpacingMs(st?.minIntervalSec, this.o.earlyAnnounceFloorMs);
   }
 
   async stop(): Promise<void> {
@@ -219,7 +227,10 @@ export class TrackerTierSource implements PeerSource {
       'tracker announce done',
     );
     if (res.peers.length > 0) ctx.onPeers(res.peers, `tracker ${url}`);
-    this.schedule(announceDelayMs(res.interval, this.o.intervalBounds));
+    let delay = announceDelayMs(res.interval, this.o.intervalBounds);
+    if (this.wantMore) delay = Math.min(delay, this.earlySpacingMs());
+    this.wantMore = false;
+    this.schedule(delay);
   }
 
   private failed(url: string, st: TrackerState, err: unknown): void {
