@@ -142,6 +142,8 @@ export function catalogRoutes(store: CatalogStore, opts: CatalogRoutesOptions = 
   const writeLimit = limit(writeLimiter);
 
   return async (app) => {
+    // JSON only: a text/plain body would otherwise reach the schema as a string.
+    app.removeContentTypeParser('text/plain');
     app.setErrorHandler((err: FastifyError | CatalogHttpError, req, reply) => {
       if (err instanceof CatalogHttpError)
         return reply.code(err.status).send(errorBody(err.code, err.message));
