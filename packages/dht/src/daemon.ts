@@ -8,9 +8,9 @@ import { type ApiHandle, buildApi, type DhtService } from './api.js';
 import { mutableTarget, verifyMutable } from './bep44.js';
 import { resolveBootstrap } from './bootstrap.js';
 import { ApiError } from './errors.js';
-import { createDhtNode, type DhtNode } from './node.js';
+import { createDhtNode, type DhtNode, lookupPeers } from './node.js';
 import { loadState, type SavedNode, saveState, statePath } from './state.js';
-import type { DhtStatus, PeerAddress } from './types.js';
+import type { DhtStatus } from './types.js';
 
 export interface DaemonOptions {
   /** Re-announce period for registered infohashes. Default 15 min (libtorrent's dht_announce_interval). */
@@ -157,26 +157,7 @@ function dhtService(node: DhtNode, announcer: Announcer, started: number): DhtSe
       };
     },
 
-    lookup(infohash, onPeer, done) {
-      let ended = false;
-      const listener = (peer: PeerAddress, ih: Buffer) => {
-        if (!ended && Buffer.isBuffer(ih) && ih.equals(infohash))
-          onPeer({ host: peer.host, port: peer.port });
-      };
-      dht.on('peer', listener);
-      const end = () => {
-        if (ended) return;
-        ended = true;
-        dht.removeListener('peer', listener);
-        abort();
-      };
-      const abort = dht.lookup(infohash, () => {
-        if (ended) return;
-        end();
-        done();
-      });
-      return end;
-    },
+    lookup: (infohash, onPeer, done) => lookupPeers(dht, infohash, onPeer, done),
 
     announce: (ih, port) => announcer.register(ih, port),
     unannounce: (ih) => announcer.unregister(ih),

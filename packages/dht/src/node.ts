@@ -15,6 +15,7 @@ import DHT, { type KNode } from 'bittorrent-dht';
 import { verifyEd25519 } from './bep44.js';
 import { GuardedSocket } from './guarded-socket.js';
 import { PeerStore } from './peer-store.js';
+import type { PeerAddress } from './types.js';
 
 export interface DhtNodeOptions {
   host: string;
@@ -104,4 +105,48 @@ export async function createDhtNode(opts: DhtNodeOptions): Promise<DhtNode> {
     table: () => dht.nodes.toArray(),
     destroy: () => new Promise<void>((resolve) => dht.destroy(() => resolve())),
   };
+}
+
+/**
+ * One get_peers lookup: onPeer for every peer bittorrent-dht reports for this infohash (ours from
+ * the local store first, then remote values as replies arrive), done once when the iterative
+ * lookup has no closer node left to ask. Returns an abort (then done is not called).
+ */
+export function lookupPeers(
+  dht: DHT,
+  infohash: Buffer,
+  onPeer: (p: PeerAddress) => void,
+  done: () => void,
+): () => void {
+  let ended = false;
+  // bittorrent-dht emits every lookup's peers on the DHT object; keep only this infohash's.
+  const listener = (peer: PeerAddress, ih: Buffer) => {
+    if (!ended && Buffer.isBuffer(ih) && ih.equals(infohash)) onPeer({ host: peer.host, port: peer.port });
+  };
+  dht.on('peer', listener);
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    dht.removeListener('peer', listener);
+    abort();
+  };
+  const abort = dht.lookup(infohash, () => {
+    if (ended) return;
+    end();
+    done();
+  });
+  return end;
+}
+
+/** Resolves with every peer one lookup found (deduplicated). */
+export function findPeersOnce(dht: DHT, infohash: Buffer): Promise<PeerAddress[]> {
+  return new Promise((resolve) => {
+    const found = new Map<string, PeerAddress>();
+    lookupPeers(
+      dht,
+      infohash,
+      (p) => found.set(`${p.host}:${p.port}`, p),
+      () => resolve([...found.values()]),
+    );
+  });
 }
