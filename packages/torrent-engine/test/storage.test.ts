@@ -1,0 +1,321 @@
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
+import { PieceStore, StorageError } from '../src/storage/index.js';
+import { buildTorrent, content, type FileSpec, libtorrentCreate, piecesOf } from './storage-helpers.js';
+
+let tmp: string;
+let root: string;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'storage-'));
+  root = join(tmp, 'root');
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** Every regular file under dir, as relative paths. */
+async function walk(dir: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...(await walk(join(dir, e.name), rel)));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+async function writeAll(store: PieceStore, data: Buffer, order?: number[]): Promise<void> {
+  const pieces = piecesOf(data, store.meta.pieceLength);
+  for (const i of order ?? pieces.map((_, i) => i)) {
+    expect(await store.writePiece(i, pieces[i] as Buffer)).toBe('ok');
+  }
+}
+
+function fileSlice(meta: TorrentMeta, data: Buffer, index: number): Buffer {
+  const f = meta.files[index];
+  if (!f) throw new Error('no file');
+  return data.subarray(f.offset, f.offset + f.length);
+}
+
+describe('PieceStore: layout', () => {
+  it('writes a multi-file torrent (pieces spanning files) and reads it back by file, byte-identical', async () => {
+    const files: FileSpec[] = [
+      { path: ['a.txt'], length: 1000 },
+      { path: ['sub', 'b.bin'], length: 40_000 },
+      { path: ['empty'], length: 0 },
+      { path: ['sub', 'deeper', 'c.bin'], length: 33_000 },
+    ];
+    const t = buildTorrent({ name: 'pack', files });
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    expect(store.have.count()).toBe(0);
+    const seen: number[] = [];
+    store.on('piece', (i) => seen.push(i));
+    // Reverse order: files are written out of order and sparse until complete.
+    await writeAll(store, t.data, [4, 3, 2, 1, 0]);
+    expect(seen).toEqual([4, 3, 2, 1, 0]);
+    expect(store.have.isComplete()).toBe(true);
+    for (const f of meta.files) {
+      expect(
+        Buffer.from(await store.read(f.index, 0, f.length)).equals(fileSlice(meta, t.data, f.index)),
+      ).toBe(true);
+      expect((await readFile(join(root, f.path))).equals(fileSlice(meta, t.data, f.index))).toBe(true);
+    }
+    expect(await walk(root)).toEqual(['pack/a.txt', 'pack/empty', 'pack/sub/b.bin', 'pack/sub/deeper/c.bin']);
+    // A block in the middle of a piece that spans a.txt and b.bin.
+    const block = await store.readBlock(0, 500, 1000);
+    expect(Buffer.from(block).equals(t.data.subarray(500, 1500))).toBe(true);
+    expect(store.fileProgress()).toEqual(
+      meta.files.map((f) => ({ index: f.index, bytes: f.length, total: f.length })),
+    );
+    await store.close();
+  });
+
+  it('refuses a bad piece: not had, not written, not readable', async () => {
+    const t = buildTorrent({ length: 50_000 });
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    const bad = Buffer.from(piecesOf(t.data, meta.pieceLength)[1] as Buffer);
+    bad[7] = (bad[7] ?? 0) ^ 1;
+    expect(await store.writePiece(1, bad)).toBe('hash-mismatch');
+    expect(store.have.get(1)).toBe(false);
+    await expect(store.readBlock(1, 0, 16)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
+    await expect(store.read(0, 16_384, 10)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
+    expect(() => store.writePiece(0, Buffer.alloc(3))).toThrow(StorageError);
+    expect(() => store.writePiece(99, Buffer.alloc(3))).toThrow(/outside/);
+    await expect(stat(join(root, 'test'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await store.close();
+  });
+
+  it('lays out a libtorrent hybrid v1+v2 torrent with pad files; pads never reach the disk', async () => {
+    const src = join(tmp, 'src', 'show');
+    await mkdir(join(src, 'season 1'), { recursive: true });
+    const originals: Record<string, Buffer> = {
+      'show/a.mkv': content(50_000, 11),
+      'show/season 1/b.mkv': content(70_000, 12),
+      'show/c.srt': content(10, 13),
+    };
+    for (const [p, b] of Object.entries(originals)) await writeFile(join(tmp, 'src', p), b);
+    const lt = libtorrentCreate(src, join(tmp, 'h.torrent'));
+    const meta = parseTorrent(await readFile(join(tmp, 'h.torrent')));
+    expect(meta.infohash).toBe(lt.v1);
+    expect(meta.files.filter((f) => f.pad).length).toBeGreaterThan(0);
+    const data = Buffer.concat(
+      meta.files.map((f) => (f.pad ? Buffer.alloc(f.length) : (originals[f.path] as Buffer))),
+    );
+    const store = await PieceStore.open(meta, { root });
+    const order = [...Array(meta.pieceCount).keys()].sort(() => Math.random() - 0.5);
+    await writeAll(store, data, order);
+    expect(await walk(root)).toEqual(Object.keys(originals).sort());
+    for (const f of meta.files) {
+      const got = Buffer.from(await store.read(f.index, 0, f.length));
+      expect(got.equals(f.pad ? Buffer.alloc(f.length) : (originals[f.path] as Buffer))).toBe(true);
+    }
+    await store.close();
+  });
+
+  it('keeps open file handles bounded', async () => {
+    const files: FileSpec[] = Array.from({ length: 60 }, (_, i) => ({ path: [`f${i}`], length: 5000 }));
+    const t = buildTorrent({ name: 'many', files });
+    const store = await PieceStore.open(parseTorrent(t.bytes), { root, maxOpenFiles: 4 });
+    let peak = 0;
+    const pieces = piecesOf(t.data, store.meta.pieceLength);
+    for (let i = 0; i < pieces.length; i++) {
+      await store.writePiece(i, pieces[i] as Buffer);
+      const fds = await readdir('/proc/self/fd');
+      const ours = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      peak = Math.max(peak, ours.filter((p) => p.startsWith(root)).length);
+    }
+    expect(store.have.isComplete()).toBe(true);
+    // 4 cached plus those of the piece in flight (a 16 KiB piece spans at most 5 files here).
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(4 + 5);
+    await store.close();
+  });
+
+  it('selects files: wanted pieces cover the selected files only', async () => {
+    const t = buildTorrent({
+      name: 'sel',
+      files: [
+        { path: ['a'], length: 40_000 },
+        { path: ['b'], length: 40_000 },
+      ],
+    });
+    const store = await PieceStore.open(parseTorrent(t.bytes), { root });
+    expect(store.wantedPieces().count()).toBe(5);
+    store.setFileSelection([1]);
+    expect(store.selectedFiles).toEqual([1]);
+    expect([...store.wantedPieces().indices()]).toEqual([2, 3, 4]); // piece 2 spans a and b
+    expect(() => store.setFileSelection([2])).toThrow(/outside/);
+    await store.close();
+  });
+});
+
+describe('PieceStore: nothing is written outside the root', () => {
+  const hostile: { name: string; torrent: () => ReturnType<typeof buildTorrent> }[] = [
+    {
+      name: 'traversal',
+      torrent: () => buildTorrent({ name: 'pack', files: [{ path: ['..', '..', 'x'], length: 20_000 }] }),
+    },
+    {
+      name: 'absolute',
+      torrent: () => buildTorrent({ name: 'pack', files: [{ path: ['', 'tmp', 'x'], length: 20_000 }] }),
+    },
+    {
+      name: 'separator in element',
+      torrent: () => buildTorrent({ name: 'pack', files: [{ path: ['../../x'], length: 9 }] }),
+    },
+    {
+      name: 'reserved names',
+      torrent: () => buildTorrent({ name: 'NUL', files: [{ path: ['CON'], length: 9 }] }),
+    },
+    {
+      name: 'control characters',
+      torrent: () => buildTorrent({ name: 'a\nb', files: [{ path: ['\u0000'], length: 9 }] }),
+    },
+    { name: 'name ..', torrent: () => buildTorrent({ name: '..', length: 30_000 }) },
+    { name: 'name absolute', torrent: () => buildTorrent({ name: '/tmp/evil', length: 30_000 }) },
+    {
+      name: 'duplicates',
+      torrent: () =>
+        buildTorrent({
+          name: 'd',
+          files: [
+            { path: ['a/b'], length: 10_000 },
+            { path: ['a\\b'], length: 10_000 },
+            { path: ['a_b'], length: 10_000 },
+          ],
+        }),
+    },
+  ];
+
+  it.each(hostile)('$name', async ({ torrent }) => {
+    const before = await readdir(tmp);
+    const t = torrent();
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    await writeAll(store, t.data);
+    for (const f of meta.files) {
+      expect(
+        Buffer.from(await store.read(f.index, 0, f.length)).equals(fileSlice(meta, t.data, f.index)),
+      ).toBe(true);
+    }
+    await store.close();
+    expect((await readdir(tmp)).sort()).toEqual([...new Set([...before, 'root'])].sort());
+    const onDisk = await walk(root);
+    expect(onDisk).toEqual(meta.files.map((f) => f.path).sort());
+    await store.deleteData();
+    expect(await readdir(root)).toEqual([]);
+  });
+
+  it('does not write through a symlinked directory planted inside the root', async () => {
+    const outside = join(tmp, 'outside');
+    await mkdir(outside);
+    await mkdir(join(root, 'pack'), { recursive: true });
+    await symlink(outside, join(root, 'pack', 'evil'));
+    const t = buildTorrent({ name: 'pack', files: [{ path: ['evil', 'x'], length: 100 }] });
+    const store = await PieceStore.open(parseTorrent(t.bytes), { root });
+    await expect(store.writePiece(0, t.data)).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    expect(store.have.get(0)).toBe(false);
+    expect(await readdir(outside)).toEqual([]);
+    await store.close();
+  });
+
+  it('does not write through a symlinked file planted inside the root', async () => {
+    const outside = join(tmp, 'victim');
+    await writeFile(outside, 'precious');
+    await mkdir(root, { recursive: true });
+    await symlink(outside, join(root, 'single'));
+    const t = buildTorrent({ name: 'single', length: 100 });
+    const store = await PieceStore.open(parseTorrent(t.bytes), { root });
+    expect(store.have.get(0)).toBe(false);
+    await expect(store.writePiece(0, t.data)).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    expect(await readFile(outside, 'utf8')).toBe('precious');
+    await store.close();
+  });
+});
+
+describe('PieceStore: existing data', () => {
+  it('verifies data already under the root on open', async () => {
+    const t = buildTorrent({ name: 'movie.bin', length: 100_000 });
+    await mkdir(root);
+    const onDisk = Buffer.from(t.data);
+    onDisk[40_000] = (onDisk[40_000] ?? 0) ^ 0xff; // piece 2
+    await writeFile(join(root, 'movie.bin'), onDisk);
+    const progress: number[] = [];
+    const store = await PieceStore.open(parseTorrent(t.bytes), { root, onProgress: (c) => progress.push(c) });
+    expect([...store.have.indices()]).toEqual([0, 1, 3, 4, 5, 6]);
+    expect(progress.at(-1)).toBe(7);
+    await store.close();
+  });
+
+  it('seeds a single file in place: have = all, never moved or copied, a wrong byte un-haves its piece', async () => {
+    const t = buildTorrent({ name: 'video.mp4', length: 200_000 });
+    const original = join(tmp, 'Videos', 'my video.mp4');
+    await mkdir(join(tmp, 'Videos'));
+    await writeFile(original, t.data);
+    const before = await stat(original);
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root, contentPath: original });
+    expect(store.have.isComplete()).toBe(true);
+    expect(store.filePath(0)).toBe(original);
+    expect(
+      Buffer.from(await store.readBlock(3, 100, 50)).equals(
+        t.data.subarray(3 * 16384 + 100, 3 * 16384 + 150),
+      ),
+    ).toBe(true);
+    await store.deleteData(); // must not touch the original
+    const after = await stat(original);
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+    expect(await readdir(join(tmp, 'Videos'))).toEqual(['my video.mp4']);
+    expect(await readdir(root).catch(() => [])).toEqual([]);
+
+    const corrupt = Buffer.from(t.data);
+    corrupt[5 * 16384 + 7] = (corrupt[5 * 16384 + 7] ?? 0) ^ 1;
+    await writeFile(original, corrupt);
+    const again = await PieceStore.open(meta, { root, contentPath: original });
+    expect(again.have.count()).toBe(meta.pieceCount - 1);
+    expect(again.have.get(5)).toBe(false);
+    await again.close();
+  });
+
+  it('seeds a folder in place', async () => {
+    const t = buildTorrent({
+      name: 'album',
+      files: [
+        { path: ['one.flac'], length: 30_000 },
+        { path: ['cd2', 'two.flac'], length: 30_000 },
+      ],
+    });
+    const meta = parseTorrent(t.bytes);
+    const folder = join(tmp, 'My Album');
+    await mkdir(join(folder, 'cd2'), { recursive: true });
+    await writeFile(join(folder, 'one.flac'), fileSlice(meta, t.data, 0));
+    await writeFile(join(folder, 'cd2', 'two.flac'), fileSlice(meta, t.data, 1));
+    const ino = (await stat(join(folder, 'one.flac'))).ino;
+    const store = await PieceStore.open(meta, { root, contentPath: folder });
+    expect(store.have.isComplete()).toBe(true);
+    expect(Buffer.from(await store.read(1, 0, 30_000)).equals(fileSlice(meta, t.data, 1))).toBe(true);
+    await store.deleteData();
+    expect((await stat(join(folder, 'one.flac'))).ino).toBe(ino);
+    await expect(readdir(join(root, 'album'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(PieceStore.open(meta, { root, contentPath: join(tmp, 'nope') })).rejects.toMatchObject({
+      code: 'CONTENT_MISSING',
+    });
+  });
+
+  it('refuses to serve a piece whose file shrank behind our back', async () => {
+    const t = buildTorrent({ name: 'f.bin', length: 60_000 });
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    await writeAll(store, t.data);
+    await writeFile(join(root, 'f.bin'), t.data.subarray(0, 20_000));
+    await expect(store.readBlock(3, 0, 100)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
+    expect(store.have.get(3)).toBe(false);
+    await store.close();
+  });
+});
