@@ -8,6 +8,7 @@ import { assertSameTree } from './peers/checks.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
 import { startTracker } from './peers/tracker.js';
+import { startTransmission } from './peers/transmission.js';
 
 const MiB = 1024 * 1024;
 
@@ -76,5 +77,39 @@ describe('aria2 peer', () => {
     // aria2 announced itself with the port it listens on (what a test would point our engine at).
     const announce = await tracker.waitForAnnounce((a) => a.port === leecher.port, 10_000);
     expect(announce.ip).toBe('127.0.0.1');
+  });
+});
+
+describe('Transmission peer', () => {
+  it('seeds a multi-file torrent to a libtorrent leecher, byte-identical', async () => {
+    const root = await tempDir();
+    const seedDir = join(root, 'seed');
+    const leechDir = join(root, 'leech');
+    await mkdir(leechDir);
+    await makeFiles(join(seedDir, 'show'), [
+      { path: 'e01.mkv', size: 2 * MiB + 1 },
+      { path: 'e02.mkv', size: 1 * MiB - 1 },
+    ]);
+    const { torrent } = await makeTorrent({ source: join(seedDir, 'show') });
+    const seeder = track(await startTransmission({ torrent, dir: seedDir }));
+    await seeder.waitSeeding(30_000);
+    const leecher = track(await startLibtorrent({ savePath: leechDir, torrent, peers: [seeder.port] }));
+    await leecher.waitFinished(60_000);
+    await assertSameTree(join(seedDir, 'show'), join(leechDir, 'show'));
+  });
+
+  it('downloads from a libtorrent seeder that dials it (Transmission never dials loopback)', async () => {
+    const root = await tempDir();
+    const seedDir = join(root, 'seed');
+    const leechDir = join(root, 'leech');
+    await mkdir(leechDir);
+    await makeFiles(seedDir, [{ path: 'clip.mp4', size: 2 * MiB + 99 }]);
+    const { torrent } = await makeTorrent({ source: join(seedDir, 'clip.mp4'), flavour: 'libtorrent-v1' });
+    const seeder = track(await startLibtorrent({ savePath: seedDir, torrent }));
+    await seeder.waitFinished(30_000);
+    const leecher = track(await startTransmission({ torrent, dir: leechDir }));
+    seeder.connect(leecher.port);
+    await leecher.waitSeeding(60_000);
+    await assertSameTree(seedDir, leechDir);
   });
 });

@@ -178,3 +178,25 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/**
+ * Resolve once something accepts TCP connections on host:port (for programs that print nothing
+ * when they start listening). Probes with a connect that is closed at once.
+ */
+export async function waitForListening(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+  const { connect } = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
