@@ -25,6 +25,8 @@ export interface ReaderLog {
   aborts: number;
   /** Readers opened and not yet ended, destroyed or aborted. */
   live: number;
+  /** Bytes the readers have produced so far. */
+  sent: number;
 }
 
 /** A file whose bytes are computed from the offset: any size, no memory. Respects backpressure. */
@@ -50,6 +52,7 @@ export function virtualFile(path: string, size: number, seed: number, log?: Read
             return;
           }
           const len = Math.min(n, 64 * 1024, end - pos + 1);
+          if (log) log.sent += len;
           this.push(expectedBytes(seed, pos, pos + len - 1));
           pos += len;
         },
@@ -73,15 +76,15 @@ export function virtualFile(path: string, size: number, seed: number, log?: Read
 }
 
 /**
- * Like a torrent still downloading: sends `chunk` bytes every `delayMs`, and records when its signal
- * fires. Ignores backpressure on purpose? No: it pushes only when asked (read), then waits.
+ * Like a torrent still downloading: sends `chunk` bytes `delayMs` after each read request, and
+ * records aborts.
  */
 export function slowFile(
   path: string,
   size: number,
   seed: number,
   opts: { chunk: number; delayMs: number },
-  log: ReaderLog & { sent: number },
+  log: ReaderLog,
 ): SeekableFile {
   return {
     path,
@@ -155,7 +158,7 @@ export function memorySource(
   };
 }
 
-export function newLog(): ReaderLog & { sent: number } {
+export function newLog(): ReaderLog {
   return { opened: [], aborts: 0, live: 0, sent: 0 };
 }
 
