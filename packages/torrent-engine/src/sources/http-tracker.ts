@@ -170,49 +170,48 @@ function httpGet(
           new SourceError('TRACKER_URL_UNSUPPORTED', `unsupported tracker URL scheme "${u.protocol}"`),
         );
       }
-      const r = mod.get(
-        u,
-        { headers: { 'user-agent': 'Dream/0.1', 'accept-encoding': 'identity' } },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          if (status >= 300 && status < 400 && res.headers.location && hops < MAX_REDIRECTS) {
-            res.resume();
-            return get(new URL(res.headers.location, u).toString(), hops + 1);
-          }
-          if (status < 200 || status >= 300) {
-            res.resume();
-            return finish(new SourceError('TRACKER_HTTP_STATUS', `tracker answered HTTP ${status}`));
-          }
-          const declared = Number(res.headers['content-length']);
-          if (Number.isFinite(declared) && declared > maxBytes) {
-            return finish(
-              new SourceError(
-                'TRACKER_RESPONSE_TOO_LARGE',
-                `tracker response of ${declared} bytes exceeds ${maxBytes}`,
-              ),
+      // agent: false = a fresh connection per announce. Announces are minutes apart, and Node 20's
+      // keep-alive agent would reuse a socket the tracker has already closed (opentracker does): ECONNRESET.
+      const headers = { 'user-agent': 'Dream/0.1', 'accept-encoding': 'identity' };
+      const r = mod.get(u, { headers, agent: false }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location && hops < MAX_REDIRECTS) {
+          res.resume();
+          return get(new URL(res.headers.location, u).toString(), hops + 1);
+        }
+        if (status < 200 || status >= 300) {
+          res.resume();
+          return finish(new SourceError('TRACKER_HTTP_STATUS', `tracker answered HTTP ${status}`));
+        }
+        const declared = Number(res.headers['content-length']);
+        if (Number.isFinite(declared) && declared > maxBytes) {
+          return finish(
+            new SourceError(
+              'TRACKER_RESPONSE_TOO_LARGE',
+              `tracker response of ${declared} bytes exceeds ${maxBytes}`,
+            ),
+          );
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > maxBytes) {
+            finish(
+              new SourceError('TRACKER_RESPONSE_TOO_LARGE', `tracker response exceeds ${maxBytes} bytes`),
             );
+            return;
           }
-          const chunks: Buffer[] = [];
-          let total = 0;
-          res.on('data', (chunk: Buffer) => {
-            total += chunk.length;
-            if (total > maxBytes) {
-              finish(
-                new SourceError('TRACKER_RESPONSE_TOO_LARGE', `tracker response exceeds ${maxBytes} bytes`),
-              );
-              return;
-            }
-            chunks.push(chunk);
-          });
-          res.on('end', () => finish(undefined, Buffer.concat(chunks)));
-          res.on('error', (err) => finish(networkError(err)));
-          // A server that hangs up mid-body gives 'close' without 'end'.
-          res.on('close', () => {
-            if (!res.complete)
-              finish(new SourceError('TRACKER_NETWORK', 'tracker closed the connection mid-response'));
-          });
-        },
-      );
+          chunks.push(chunk);
+        });
+        res.on('end', () => finish(undefined, Buffer.concat(chunks)));
+        res.on('error', (err) => finish(networkError(err)));
+        // A server that hangs up mid-body gives 'close' without 'end'.
+        res.on('close', () => {
+          if (!res.complete)
+            finish(new SourceError('TRACKER_NETWORK', 'tracker closed the connection mid-response'));
+        });
+      });
       current = r;
       r.on('error', (err) => finish(networkError(err)));
     };

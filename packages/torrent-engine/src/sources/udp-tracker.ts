@@ -213,6 +213,14 @@ class UdpSession {
         settle.reject(
           new SourceError('TRACKER_FAILURE', `tracker refused the request: ${text || '(no message)'}`),
         );
+      } else if (got === ACTION.announce && msg.length === 8) {
+        // No interval, no counts: opentracker's answer for an infohash it does not track (whitelist).
+        settle.reject(
+          new SourceError(
+            'TRACKER_FAILURE',
+            'tracker refused the announce: empty reply (torrent not tracked there)',
+          ),
+        );
       } else if (got !== action) {
         settle.reject(
           new SourceError(
