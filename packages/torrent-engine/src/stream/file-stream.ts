@@ -1,0 +1,117 @@
+/**
+ * A Readable over one file of a torrent, [start, end] inclusive, that yields only verified bytes.
+ *
+ * The reader owns its position, its readahead window and its cancellation (STYLE.md #3): it
+ * registers its window with the torrent so the scheduler gives those pieces deadlines; it advances
+ * only as the consumer reads (Node's backpressure calls _read only when the consumer wants more), so
+ * a paused player leaves the window where it is and the engine stops fetching ahead once the window
+ * is full; aborting the signal (a closed HTTP connection) unregisters the window at once.
+ */
+import { Readable } from 'node:stream';
+import type { TorrentFile } from '../metainfo/index.js';
+import { ReadaheadWindow } from '../scheduler/index.js';
+import type { StreamableTorrent } from './types.js';
+
+/** Bytes handed to the consumer per read: big enough to keep syscalls few, small enough to stream. */
+const CHUNK = 256 * 1024;
+
+let nextReaderId = 0;
+
+export interface FileStreamOptions {
+  bytesPerSecond: number;
+  readaheadSeconds: number;
+  now?: () => number;
+}
+
+export function createFileStream(
+  torrent: StreamableTorrent,
+  file: TorrentFile,
+  start: number,
+  end: number,
+  signal: AbortSignal,
+  opts: FileStreamOptions,
+): Readable {
+  const meta = torrent.meta!;
+  const store = torrent.store!;
+  const now = opts.now ?? Date.now;
+  const id = `reader:${++nextReaderId}`;
+  const window = new ReadaheadWindow({
+    fileOffset: file.offset,
+    fileLength: file.length,
+    pieceLength: meta.pieceLength,
+    bytesPerSecond: opts.bytesPerSecond,
+    readaheadSeconds: opts.readaheadSeconds,
+    position: start,
+    end: end + 1,
+  });
+  let position = start;
+  let waitingFor: number | undefined;
+  let reading = false;
+
+  const unregister = torrent.addReader({ id, state: () => (position > end ? undefined : window.reader(id)) });
+  torrent.replan();
+
+  const onPiece = (index: number) => {
+    if (waitingFor === index) {
+      waitingFor = undefined;
+      void pump();
+    }
+  };
+  store.on('piece', onPiece);
+
+  const stream = new Readable({
+    highWaterMark: CHUNK,
+    read() {
+      void pump();
+    },
+    destroy(err, cb) {
+      cleanup();
+      cb(err);
+    },
+  });
+
+  const cleanup = () => {
+    store.off('piece', onPiece);
+    signal.removeEventListener('abort', onAbort);
+    unregister();
+  };
+  const onAbort = () => stream.destroy();
+  if (signal.aborted) queueMicrotask(onAbort);
+  else signal.addEventListener('abort', onAbort, { once: true });
+
+  async function pump(): Promise<void> {
+    if (reading || stream.destroyed) return;
+    reading = true;
+    try {
+      while (position <= end && !stream.destroyed) {
+        const abs = file.offset + position;
+        const piece = Math.floor(abs / meta.pieceLength);
+        if (!store.have.get(piece)) {
+          waitingFor = piece;
+          torrent.replan();
+          return; // onPiece resumes us
+        }
+        // Read up to the end of this verified piece, the range, or one chunk.
+        const pieceEnd = (piece + 1) * meta.pieceLength - file.offset; // file-relative, exclusive
+        const length = Math.min(CHUNK, end + 1 - position, pieceEnd - position);
+        const bytes = await store.read(file.index, position, length);
+        if (stream.destroyed) return;
+        window.read(position, length, now());
+        position += length;
+        if (position > end) {
+          stream.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+          stream.push(null);
+          cleanup();
+          return;
+        }
+        if (!stream.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))) return; // backpressure
+      }
+    } catch (err) {
+      stream.destroy(err as Error);
+    } finally {
+      reading = false;
+    }
+  }
+
+  return stream;
+}

@@ -1,0 +1,32 @@
+/**
+ * What streaming needs from a torrent, structurally, so this folder depends on the engine only
+ * through this small surface (the engine's Torrent satisfies it).
+ */
+import type { TorrentMeta } from '../metainfo/index.js';
+import type { PieceBits, ReaderState } from '../scheduler/index.js';
+
+export interface VerifiedPieces {
+  readonly have: PieceBits;
+  /** File-relative read of verified bytes only (throws if a piece in the range is not verified). */
+  read(fileIndex: number, offset: number, length: number): Promise<Uint8Array>;
+  on(event: 'piece', listener: (index: number) => void): unknown;
+  off(event: 'piece', listener: (index: number) => void): unknown;
+}
+
+export interface RegisteredReader {
+  id: string;
+  /** The reader's window for the scheduler; undefined when it wants nothing right now. */
+  state(): ReaderState | undefined;
+}
+
+export interface StreamableTorrent {
+  readonly infohash: string;
+  readonly meta: TorrentMeta | undefined;
+  readonly store: VerifiedPieces | undefined;
+  /** Resolves once the metadata is known and the piece store is open. */
+  whenReady(signal?: AbortSignal): Promise<void>;
+  /** The engine puts each registered reader's state() into every scheduler snapshot. */
+  addReader(reader: RegisteredReader): () => void;
+  /** A reader moved: plan again now rather than at the next tick. */
+  replan(): void;
+}
