@@ -260,7 +260,8 @@ class Planner {
 
   /** Has the peer a background request (outside every window) we could give up? */
   private preemptable(p: PeerModel): boolean {
-    if (!p.usable) return false;
+    // Only a swap that fits: a peer over its limit (its reqq shrank) gets no new request at all.
+    if (!p.usable || p.count > p.limit || p.limit === 0) return false;
     for (let i = p.inFlight.length - 1; i >= 0; i--) {
       const r = p.inFlight[i]!;
       if (!this.windowPieces.has(r.piece)) return true;
@@ -284,7 +285,6 @@ class Planner {
         const j = live.indexOf(r);
         if (j >= 0) live.splice(j, 1);
       }
-      this.askedOf.get(key)?.delete(r.peerId);
       this.cancels.push({
         peerId: r.peerId,
         piece: r.piece,
