@@ -22,10 +22,11 @@ async function* exactRange(
   start: number,
   end: number,
   signal: AbortSignal,
+  opened?: NodeJS.ReadableStream | Readable,
 ): AsyncGenerator<Buffer> {
   const expected = end - start + 1;
   let sent = 0;
-  const source = file.createReadStream(start, end, signal);
+  const source = opened ?? file.createReadStream(start, end, signal);
   try {
     for await (const chunk of source as AsyncIterable<Buffer | string>) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -66,11 +67,18 @@ async function* multipartBody(
   yield Buffer.from(body.tail);
 }
 
-/** A Readable of the plan's bytes, or undefined when the body has no file bytes. */
+/**
+ * A Readable of the plan's bytes, or undefined when the body has no file bytes. A single range's
+ * reader is opened here, before any header is sent, so a reader that cannot even open (it throws)
+ * becomes a 500 rather than a cut response.
+ */
 export function bodyStream(file: SeekableFile, body: Body, signal: AbortSignal): Readable | undefined {
   switch (body.kind) {
-    case 'bytes':
-      return Readable.from(exactRange(file, body.range.start, body.range.end, signal), { objectMode: false });
+    case 'bytes': {
+      const { start, end } = body.range;
+      const source = file.createReadStream(start, end, signal);
+      return Readable.from(exactRange(file, start, end, signal, source), { objectMode: false });
+    }
     case 'multipart':
       return Readable.from(multipartBody(file, body, signal), { objectMode: false });
     default:

@@ -154,9 +154,8 @@ function serveFile(request: FastifyRequest, reply: FastifyReply, file: SeekableF
     },
     newBoundary(),
   );
-  reply.code(plan.status).headers(plan.headers);
-  if (plan.body.kind === 'error') return reply.send(plan.body.body);
-  if (method === 'HEAD') return reply.send();
+  if (plan.body.kind === 'error') return reply.code(plan.status).headers(plan.headers).send(plan.body.body);
+  if (method === 'HEAD') return reply.code(plan.status).headers(plan.headers).send();
   const controller = new AbortController();
   const res = reply.raw;
   // The client went away before the body was complete: cancel the reader at once, so a torrent
@@ -164,8 +163,12 @@ function serveFile(request: FastifyRequest, reply: FastifyReply, file: SeekableF
   res.once('close', () => {
     if (!res.writableFinished) controller.abort();
   });
+  // Opened before the headers are set: if the reader throws, the error handler answers a clean 500.
   const stream = bodyStream(file, plan.body, controller.signal);
-  return reply.send(stream ?? undefined);
+  return reply
+    .code(plan.status)
+    .headers(plan.headers)
+    .send(stream ?? undefined);
 }
 
 /** Strip characters that would break an M3U line (a torrent path may contain anything). */

@@ -6,6 +6,7 @@
 
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamServer, type SeekableFile, type StreamServer } from '../src/index.js';
 import { byteAt, expectedBytes, get, memorySource, newLog, slowFile, until, virtualFile } from './helpers.js';
@@ -21,7 +22,37 @@ const bigLog = newLog();
 const big: SeekableFile[] = Array.from({ length: 10 }, (_, i) =>
   virtualFile(`big/part${i}.mkv`, 64 * MiB, 100 + i, bigLog),
 );
+const IH4 = '4'.repeat(40);
+
+/** Readers that misbehave the ways a storage layer can: throw, fail midway, send too much or too little. */
+function faulty(path: string, behaviour: 'throws' | 'fails' | 'long' | 'short'): SeekableFile {
+  return {
+    path,
+    size: 1 * MiB,
+    etag: `faulty:${path}`,
+    createReadStream(start, end) {
+      if (behaviour === 'throws') throw new Error('storage is gone');
+      const len = end - start + 1;
+      const chunks = [expectedBytes(9, start, start + Math.floor(len / 2) - 1)];
+      if (behaviour === 'long') chunks.push(expectedBytes(9, 0, len));
+      if (behaviour === 'short') chunks.push(Buffer.alloc(1));
+      return Readable.from(
+        (async function* () {
+          yield* chunks;
+          if (behaviour === 'fails') throw new Error('piece failed its hash check forever');
+        })(),
+      );
+    },
+  };
+}
+
 const torrents: Record<string, SeekableFile[]> = {
+  [IH4]: [
+    faulty('throws.mkv', 'throws'),
+    faulty('fails.mkv', 'fails'),
+    faulty('long.mkv', 'long'),
+    faulty('short.mkv', 'short'),
+  ],
   [IH1]: [slowFile('slow.mp4', 10 * MiB, 7, { chunk: 16 * 1024, delayMs: 20 }, slowLog), ...big.slice(0, 3)],
   [IH2]: big.slice(3, 7),
   [IH3]: big.slice(7),
@@ -79,6 +110,57 @@ describe('raw path tricks', () => {
       const res = await rawGet(target);
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).error.code).toBe('BAD_PATH');
+    });
+  }
+});
+
+/** A GET that reports whether the body arrived complete (a cut connection is not an error here). */
+function getLoose(
+  url: string,
+): Promise<{ status: number; length: number; received: number; complete: boolean }> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, (res) => {
+      let received = 0;
+      const done = (complete: boolean) =>
+        resolve({
+          status: res.statusCode ?? 0,
+          length: Number(res.headers['content-length']),
+          received,
+          complete,
+        });
+      res.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      res.on('end', () => done(res.complete));
+      res.on('error', () => done(false));
+      res.on('aborted', () => done(false));
+    });
+    req.on('error', () => resolve({ status: 0, length: 0, received: 0, complete: false }));
+    req.end();
+  });
+}
+
+describe('misbehaving readers', () => {
+  it('a reader that throws on open: 500 with a JSON body, no range headers', async () => {
+    const res = await get(`${server.url}/stream/${IH4}/0`, { range: 'bytes=0-99' });
+    expect(res.status).toBe(500);
+    expect(res.headers['content-range']).toBeUndefined();
+    expect(JSON.parse(res.body.toString()).error.code).toBe('INTERNAL');
+  });
+
+  for (const [index, name] of [
+    [1, 'fails midway'],
+    [2, 'sends too many bytes'],
+    [3, 'sends too few bytes'],
+  ] as const) {
+    it(`a reader that ${name}: the connection is cut, never a short or long "complete" body`, async () => {
+      const res = await getLoose(`${server.url}/stream/${IH4}/${index}`);
+      expect(res.status).toBe(200);
+      expect(res.complete).toBe(false);
+      expect(res.received).toBeLessThan(res.length);
+      // And the server keeps serving.
+      const ok = await get(`${server.url}/stream/${IH2}/0`, { range: 'bytes=0-9' });
+      expect(ok.body.equals(expectedBytes(103, 0, 9))).toBe(true);
     });
   }
 });
