@@ -162,6 +162,23 @@ describe('HTTP tracker announce', () => {
     });
   });
 
+  it('follows a redirect, but not a loop', async () => {
+    tracker.reply = (q) =>
+      q.get(':path')!.toString() === '/announce'
+        ? { status: 302, body: '', headers: { location: '/moved?passkey=1' } }
+        : {
+            body: enc({ interval: 60, peers: Buffer.from(encodeCompactV4([{ host: '10.0.0.8', port: 8 }])) }),
+          };
+    const res = await httpAnnounce(tracker.url, req());
+    expect(res.peers).toEqual([{ host: '10.0.0.8', port: 8 }]);
+    expect(tracker.requests.at(-1)!.get(':path')!.toString()).toBe('/moved');
+    tracker.reply = () => ({ status: 302, body: '', headers: { location: '/announce' } });
+    await expect(httpAnnounce(tracker.url, req())).rejects.toMatchObject({
+      code: 'TRACKER_HTTP_STATUS',
+      message: 'tracker answered HTTP 302',
+    });
+  });
+
   it('stops at once when aborted', async () => {
     tracker.reply = () => ({ body: '', hang: true });
     const ac = new AbortController();

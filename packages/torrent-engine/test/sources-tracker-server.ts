@@ -32,6 +32,7 @@ export interface HttpReply {
   body: Uint8Array | string;
   /** Stall forever (timeout tests). */
   hang?: boolean;
+  headers?: Record<string, string>;
 }
 
 export class HttpTracker {
@@ -39,10 +40,11 @@ export class HttpTracker {
   reply: (q: Map<string, Buffer>) => HttpReply = () => ({ body: 'd8:intervali1800e5:peers0:e' });
   private server = http.createServer((req, res) => {
     const q = parseRawQuery((req.url ?? '').split('?')[1] ?? '');
+    q.set(':path', Buffer.from((req.url ?? '').split('?')[0] ?? ''));
     this.requests.push(q);
     const r = this.reply(q);
     if (r.hang) return; // the socket stays open until the client gives up
-    res.writeHead(r.status ?? 200, { 'content-type': 'text/plain' });
+    res.writeHead(r.status ?? 200, { 'content-type': 'text/plain', ...r.headers });
     res.end(typeof r.body === 'string' ? Buffer.from(r.body, 'latin1') : Buffer.from(r.body));
   });
   port = 0;

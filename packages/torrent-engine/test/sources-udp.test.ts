@@ -61,6 +61,27 @@ describe('UDP tracker announce (BEP 15)', () => {
     expect(a!.readUInt16BE(96)).toBe(51413);
   });
 
+  it('sends the URL path and query as BEP 41 URLData options', async () => {
+    const t = await start();
+    const long = `/announce/${'k'.repeat(300)}?passkey=abc`;
+    await udpAnnounce(`${t.url}${long}`, req(), fast);
+    const a = t.announces()[0]!;
+    const opts = a.subarray(98);
+    // 0x02 len data (255 max per option) ..., then 0x00
+    let i = 0;
+    let data = '';
+    while (opts[i] === 0x02) {
+      const len = opts[i + 1]!;
+      expect(len).toBeLessThanOrEqual(255);
+      data += opts.subarray(i + 2, i + 2 + len).toString();
+      i += 2 + len;
+    }
+    expect(opts[i]).toBe(0x00);
+    expect(data).toBe(long);
+    await udpAnnounce(t.url, req(), fast);
+    expect(t.announces()[1]!.length).toBe(98); // no path: no options
+  });
+
   it('uses 18-byte peers over IPv6', async () => {
     const t = await start(6);
     t.peers = Buffer.from(encodeCompactV6([{ host: '2001:db8::7', port: 1234 }]));

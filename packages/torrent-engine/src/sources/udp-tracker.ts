@@ -48,8 +48,32 @@ export function buildConnectRequest(tid: number): Buffer {
   return b;
 }
 
-export function buildAnnounceRequest(connectionId: Buffer, tid: number, req: AnnounceRequest): Buffer {
-  const b = Buffer.alloc(98);
+/**
+ * BEP 41: the URL's path and query ("/announce?passkey=...") ride after the announce as URLData
+ * options of at most 255 bytes each, then EndOfOptions. Trackers that do not know BEP 41 ignore the
+ * extra bytes (the BEP's design); without them, a UDP tracker keyed by path could not tell torrents
+ * or users apart. Capped at 1 KiB so a silly URL cannot make an oversized datagram.
+ */
+export function urlDataOptions(pathAndQuery: string): Buffer {
+  const data = Buffer.from(pathAndQuery, 'utf8').subarray(0, 1024);
+  if (data.length === 0) return Buffer.alloc(0);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += 255) {
+    const chunk = data.subarray(i, i + 255);
+    parts.push(Buffer.from([0x02, chunk.length]), chunk);
+  }
+  parts.push(Buffer.from([0x00]));
+  return Buffer.concat(parts);
+}
+
+export function buildAnnounceRequest(
+  connectionId: Buffer,
+  tid: number,
+  req: AnnounceRequest,
+  options: Buffer = Buffer.alloc(0),
+): Buffer {
+  const b = Buffer.alloc(98 + options.length);
+  options.copy(b, 98);
   connectionId.copy(b, 0, 0, 8);
   b.writeUInt32BE(ACTION.announce, 8);
   b.writeUInt32BE(tid >>> 0, 12);
@@ -102,6 +126,8 @@ export async function udpAnnounce(
     );
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+  const pathAndQuery = `${u.pathname === '/' ? '' : u.pathname}${u.search}`;
+  const options = urlDataOptions(pathAndQuery);
   const now = opts.now ?? Date.now;
   const session = new UdpSession(opts);
   try {
@@ -128,7 +154,7 @@ export async function udpAnnounce(
     await connect();
     // Retransmissions of the announce may outlive the connection id: reconnect before each send if so.
     const reply = await session.transact(
-      (tid) => buildAnnounceRequest(connectionId!, tid, req),
+      (tid) => buildAnnounceRequest(connectionId!, tid, req, options),
       ACTION.announce,
       20,
       async () => {
