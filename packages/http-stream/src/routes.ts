@@ -67,10 +67,14 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
     return { infohash, files };
   }
 
-  async function listing(request: FastifyRequest, infohashText: string): Promise<FileListing | HttpProblem> {
+  async function listing(
+    request: FastifyRequest,
+    prefix: string,
+    infohashText: string,
+  ): Promise<FileListing | HttpProblem> {
     const found = await filesOf(infohashText);
     if (isProblem(found)) return found;
-    const base = `${baseOf(request)}/stream/${found.infohash}/`;
+    const base = `${baseOf(request)}${prefix}/stream/${found.infohash}/`;
     return {
       infohash: found.infohash,
       name: source.name?.(found.infohash),
@@ -85,14 +89,17 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
   }
 
   return async (app) => {
+    // Registered under a prefix (e.g. { prefix: '/api' }), URLs we generate must carry it.
+    const prefix = app.prefix;
+    const fileRoute = `${prefix}/stream/`;
     // /stream/<infohash>.m3u, and /stream/<infohash> (no slash) as the listing.
     app.get('/stream/:name', async (request, reply) => {
       const name = (request.params as { name: string }).name;
       if (!name.toLowerCase().endsWith('.m3u')) {
-        const list = await listing(request, name);
+        const list = await listing(request, prefix, name);
         return isProblem(list) ? sendProblem(reply, list) : list;
       }
-      const list = await listing(request, name.slice(0, -'.m3u'.length));
+      const list = await listing(request, prefix, name.slice(0, -'.m3u'.length));
       if (isProblem(list)) return sendProblem(reply, list);
       return reply.type('audio/x-mpegurl; charset=utf-8').send(playlist(list));
     });
@@ -104,12 +111,17 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
       exposeHeadRoute: false,
       handler: async (request, reply) => {
         // Parse the raw target: the router decodes parameters, and we must see %2e%2e and %00 as sent.
-        const rest = rawPath(request).slice('/stream/'.length);
+        const raw = rawPath(request);
+        // The router matched a decoded form; a prefix sent percent-encoded is not worth untangling.
+        if (!raw.startsWith(fileRoute)) {
+          return sendProblem(reply, problem('BAD_PATH', `the URL must start with ${fileRoute} unencoded`));
+        }
+        const rest = raw.slice(fileRoute.length);
         const slash = rest.indexOf('/');
         const infohashText = slash < 0 ? rest : rest.slice(0, slash);
         const fileText = slash < 0 ? '' : rest.slice(slash + 1);
         if (fileText === '') {
-          const list = await listing(request, infohashText);
+          const list = await listing(request, prefix, infohashText);
           return isProblem(list) ? sendProblem(reply, list) : list;
         }
         const selector = parseFileSelector(fileText);

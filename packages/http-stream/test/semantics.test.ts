@@ -524,6 +524,25 @@ describe('listing and playlist', () => {
   });
 });
 
+describe('under a prefix', () => {
+  it('serves files and generates URLs with the prefix', async () => {
+    const { streamRoutes } = await import('../src/index.js');
+    const Fastify = (await import('fastify')).default;
+    const host = Fastify();
+    host.register(streamRoutes(memorySource({ [IH]: files })), { prefix: '/api' });
+    const bytes = await host.inject({ url: `/api/stream/${IH}/0`, headers: { range: 'bytes=3-5' } });
+    expect(bytes.statusCode).toBe(206);
+    expect(bytes.rawPayload.equals(expectedBytes(1, 3, 5))).toBe(true);
+    const byPath = await host.inject({ url: `/api/stream/${IH}/b.mp4` });
+    expect(byPath.statusCode).toBe(200);
+    const list = await host.inject({ url: `/api/stream/${IH}/`, headers: { host: 'localhost:1' } });
+    expect(list.json().files[1].url).toBe(`http://localhost:1/api/stream/${IH}/b.mp4`);
+    const m3u = await host.inject({ url: `/api/stream/${IH}.m3u`, headers: { host: 'localhost:1' } });
+    expect(m3u.body).toContain(`http://localhost:1/api/stream/${IH}/b.mp4\n`);
+    await host.close();
+  });
+});
+
 describe('CORS', () => {
   it('sends no CORS header by default, whatever the Origin', async () => {
     const res = await app.inject({

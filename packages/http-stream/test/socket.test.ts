@@ -92,6 +92,19 @@ describe('binding', () => {
     expect(typeof addr === 'object' && addr?.address).toBe('127.0.0.1');
   });
 
+  it('binds IPv6 loopback too, with a bracketed URL', async () => {
+    let v6: StreamServer | undefined;
+    try {
+      v6 = await createStreamServer(memorySource(torrents), { host: '::1', port: 0 });
+      expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      const res = await get(`${v6.url}/stream/${IH2}/0`, { range: 'bytes=0-9' });
+      expect(res.status).toBe(206);
+      expect(res.body.equals(expectedBytes(103, 0, 9))).toBe(true);
+    } finally {
+      await v6?.close();
+    }
+  });
+
   it('refuses a foreign Host over a real socket', async () => {
     const res = await get(`${server.url}/stream/${IH2}/0`, { host: 'attacker.example' });
     expect(res.status).toBe(403);
