@@ -1,0 +1,210 @@
+/**
+ * Torrent creation for uploads: streamed hashing in constant memory (one piece buffer, whatever
+ * the file size), progress, cancellation.
+ *
+ * create-torrent@6 is not used: it would work, but it has no AbortSignal, builds its own paths with
+ * no check against our sanitiser (a file whose name the sanitiser rewrites could never be found
+ * again when seeding in place), and re-parsing its output would still be needed for a TorrentMeta.
+ * This is ~200 lines over node:crypto and FileHandle.read into a reused buffer.
+ */
+import { createHash } from 'node:crypto';
+import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { type BEncodable, bencode } from '../metainfo/bdecode.js';
+import {
+  MAX_PIECE_LENGTH,
+  MIN_PIECE_LENGTH,
+  parseTorrent,
+  sanitizeElement,
+  type TorrentMeta,
+} from '../metainfo/index.js';
+
+export const CREATE_ERROR_CODES = [
+  'NOT_FOUND',
+  'EMPTY',
+  'UNPORTABLE_NAME',
+  'CHANGED',
+  'BAD_PIECE_LENGTH',
+] as const;
+export type CreateErrorCode = (typeof CREATE_ERROR_CODES)[number];
+
+export class CreateError extends Error {
+  constructor(
+    readonly code: CreateErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CreateError';
+  }
+}
+
+export interface CreateTorrentOptions {
+  /** Torrent name; defaults to the file or folder name. */
+  name?: string;
+  /** Power of two in [16 KiB, 64 MiB]; defaults to defaultPieceLength(total). */
+  pieceLength?: number;
+  trackers?: string[][];
+  private?: boolean;
+  comment?: string;
+  onProgress?: (hashedBytes: number, totalBytes: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Streaming-friendly piece length: about 1,000-2,000 pieces, at least 256 KiB, at most 4 MiB.
+ * A piece is the unit of verification, so a player can use no byte until the whole piece around it
+ * has arrived and checked: smaller pieces mean a faster first frame and faster seeks. Below 256 KiB
+ * the piece count (bitfields, have messages, hash list in the .torrent) grows for little gain; above
+ * 4 MiB the wait for the first piece grows on slow peers. 200 MiB gives 256 KiB pieces (800 of
+ * them), 4 GiB gives 4 MiB pieces (1,024).
+ */
+export function defaultPieceLength(totalBytes: number): number {
+  const MIN = 256 * 1024;
+  const MAX = 4 * 1024 * 1024;
+  const TARGET_PIECES = 2000;
+  let p = MIN;
+  while (p < MAX && totalBytes / p > TARGET_PIECES) p *= 2;
+  return p;
+}
+
+/** Names no one means to publish (OS metadata droppings). */
+const JUNK = /^(\.DS_Store|Thumbs\.db|desktop\.ini|\._.*)$/i;
+
+interface Source {
+  abs: string;
+  elements: string[];
+  length: number;
+}
+
+export async function createTorrent(
+  path: string,
+  opts: CreateTorrentOptions = {},
+): Promise<{ torrent: Uint8Array; meta: TorrentMeta }> {
+  const st = await stat(path).catch(() => undefined);
+  if (!st || (!st.isFile() && !st.isDirectory())) {
+    throw new CreateError('NOT_FOUND', `${path} is not a file or folder`);
+  }
+  // The name is only what downloaders call the file or folder (seeding in place opens `path` itself),
+  // so it is sanitised rather than refused.
+  const name = sanitizeElement(opts.name ?? basename(await realpath(path))) ?? 'torrent';
+  const single = st.isFile();
+  const sources: Source[] = single
+    ? [{ abs: path, elements: [], length: st.size }]
+    : await walk(path, [], new Set([await realpath(path)]));
+  const total = sources.reduce((n, s) => n + s.length, 0);
+  if (total === 0) throw new CreateError('EMPTY', `${path} has no data to share (0 bytes)`);
+  const pieceLength = opts.pieceLength ?? defaultPieceLength(total);
+  if (
+    !Number.isInteger(pieceLength) ||
+    pieceLength < MIN_PIECE_LENGTH ||
+    pieceLength > MAX_PIECE_LENGTH ||
+    (pieceLength & (pieceLength - 1)) !== 0
+  ) {
+    throw new CreateError(
+      'BAD_PIECE_LENGTH',
+      `piece length ${pieceLength} is not a power of two between ${MIN_PIECE_LENGTH} and ${MAX_PIECE_LENGTH}`,
+    );
+  }
+
+  const pieces = await hashPieces(sources, pieceLength, total, opts);
+  const info: Record<string, BEncodable> = { name, 'piece length': pieceLength, pieces };
+  if (single) info.length = total;
+  else info.files = sources.map((s) => ({ length: s.length, path: s.elements }));
+  if (opts.private) info.private = 1;
+  const tiers = (opts.trackers ?? []).filter((t) => t.length > 0);
+  const torrent = bencode({
+    ...(tiers[0]?.[0] ? { announce: tiers[0][0] } : {}),
+    ...(tiers.length > 0 && (tiers.length > 1 || (tiers[0]?.length ?? 0) > 1)
+      ? { 'announce-list': tiers }
+      : {}),
+    ...(opts.comment ? { comment: opts.comment } : {}),
+    'created by': 'Dream',
+    'creation date': Math.floor(Date.now() / 1000),
+    info,
+  });
+  return { torrent, meta: parseTorrent(torrent) };
+}
+
+async function walk(dir: string, prefix: string[], seen: Set<string>): Promise<Source[]> {
+  const out: Source[] = [];
+  const names = (await readdir(dir)).filter((n) => !JUNK.test(n));
+  // BEP 3 does not fix an order; byte order of the path is what libtorrent and others use.
+  names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  for (const n of names) {
+    const abs = join(dir, n);
+    const elements = [...prefix, n];
+    const st = await stat(abs).catch(() => undefined); // a dangling symlink is skipped
+    if (!st) continue;
+    checkPortable(n, elements.join('/'));
+    if (st.isDirectory()) {
+      const real = await realpath(abs);
+      if (seen.has(real)) continue; // a symlink loop
+      seen.add(real);
+      out.push(...(await walk(abs, elements, seen)));
+    } else if (st.isFile()) {
+      out.push({ abs, elements, length: st.size });
+    }
+  }
+  return out;
+}
+
+/**
+ * A name the sanitiser would rewrite could not be found again when seeding in place (and every
+ * downloader would store it under another name): ask the user to rename it instead.
+ */
+function checkPortable(name: string, where: string): void {
+  if (name.includes('\uFFFD') || sanitizeElement(name) !== name) {
+    throw new CreateError(
+      'UNPORTABLE_NAME',
+      `"${where}" is not a portable file name (reserved, control characters, trailing dot or space, or too long); rename it and try again`,
+    );
+  }
+}
+
+async function hashPieces(
+  sources: Source[],
+  pieceLength: number,
+  total: number,
+  opts: CreateTorrentOptions,
+): Promise<Uint8Array> {
+  const pieceCount = Math.ceil(total / pieceLength);
+  const hashes = new Uint8Array(pieceCount * 20);
+  // The one buffer: memory stays at one piece whatever the size of the upload.
+  const buf = new Uint8Array(pieceLength);
+  let fill = 0;
+  let piece = 0;
+  let hashed = 0;
+  const emit = (n: number) => {
+    hashes.set(createHash('sha1').update(buf.subarray(0, n)).digest(), piece * 20);
+    piece++;
+    hashed += n;
+    opts.onProgress?.(hashed, total);
+  };
+  for (const s of sources) {
+    if (s.length === 0) continue;
+    let h: FileHandle | undefined;
+    try {
+      h = await open(s.abs, 'r');
+      let pos = 0;
+      while (pos < s.length) {
+        opts.signal?.throwIfAborted();
+        const want = Math.min(pieceLength - fill, s.length - pos);
+        const { bytesRead } = await h.read(buf, fill, want, pos);
+        if (bytesRead === 0) {
+          throw new CreateError('CHANGED', `${s.abs} shrank while it was being hashed; try again`);
+        }
+        pos += bytesRead;
+        fill += bytesRead;
+        if (fill === pieceLength) {
+          emit(fill);
+          fill = 0;
+        }
+      }
+    } finally {
+      await h?.close();
+    }
+  }
+  if (fill > 0) emit(fill);
+  opts.signal?.throwIfAborted();
+  return hashes;
+}
