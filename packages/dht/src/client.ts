@@ -85,12 +85,14 @@ export class DhtClient {
         while (nl >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
+          // A caller that aborted wants nothing more, even lines already received.
+          if (opts.signal?.aborted) return;
           if (line) yield parsePeer(line);
           nl = buffered.indexOf('\n');
         }
       }
       const rest = buffered.trim();
-      if (rest) yield parsePeer(rest);
+      if (rest && !opts.signal?.aborted) yield parsePeer(rest);
     } finally {
       reader.cancel().catch(() => {});
     }
