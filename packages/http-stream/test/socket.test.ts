@@ -7,6 +7,7 @@
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStreamServer, type SeekableFile, type StreamServer } from '../src/index.js';
 import { byteAt, expectedBytes, get, memorySource, newLog, slowFile, until, virtualFile } from './helpers.js';
@@ -242,6 +243,34 @@ describe('cancellation', () => {
     expect(received).toBeGreaterThan(0);
     req.destroy();
     await until(() => bigLog.aborts === start.aborts + 1 && bigLog.live === 0);
+  });
+});
+
+describe('a file still downloading', () => {
+  it('random ranges over a real socket: every byte equals the source', async () => {
+    const log = newLog();
+    // Odd chunk size and small delays: bytes trickle in unaligned with anything, like pieces arriving.
+    const size = 3 * MiB + 12_345;
+    const trickle = slowFile('trickle.mkv', size, 11, { chunk: 7_001, delayMs: 1 }, log);
+    const local = await createStreamServer({ files: () => [trickle] }, { host: '127.0.0.1', port: 0 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: size - 1 }),
+          fc.integer({ min: 1, max: 200_000 }),
+          async (start, len) => {
+            const end = Math.min(size - 1, start + len - 1);
+            const res = await get(`${local.url}/stream/${IH1}/0`, { range: `bytes=${start}-${end}` });
+            expect(res.status).toBe(206);
+            expect(res.body.equals(expectedBytes(11, start, end))).toBe(true);
+          },
+        ),
+        { numRuns: 25 },
+      );
+      await until(() => log.live === 0);
+    } finally {
+      await local.close();
+    }
   });
 });
 
