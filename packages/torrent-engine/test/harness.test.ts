@@ -1,13 +1,14 @@
 // Tests of the interop harness itself: the real peers trade with EACH OTHER (no Dream engine), so a
 // failure in an engine interop test can be blamed on the engine, not on the harness.
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import bencode from 'bencode';
 import parseTorrent from 'parse-torrent';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAria2 } from './peers/aria2.js';
 import { assertSameTree, waitFor } from './peers/checks.js';
-import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import { contentAt, makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { type ProtocolAbuse, startHostilePeer } from './peers/hostile-peer.js';
 import { startLibtorrent } from './peers/libtorrent.js';
 import { startTracker } from './peers/tracker.js';
@@ -57,6 +58,81 @@ describe('libtorrent peer', () => {
   });
 });
 
+describe('fixtures', () => {
+  it('makes the same bytes for the same seed and path, different ones otherwise', async () => {
+    const dir = await tempDir();
+    await makeFiles(join(dir, 'a'), [{ path: 'x.bin', size: 5 * MiB + 5 }], 7);
+    await makeFiles(join(dir, 'b'), [{ path: 'x.bin', size: 5 * MiB + 5 }], 7);
+    await makeFiles(join(dir, 'c'), [{ path: 'x.bin', size: 5 * MiB + 5 }], 8);
+    await assertSameTree(join(dir, 'a'), join(dir, 'b'));
+    await expect(assertSameTree(join(dir, 'a'), join(dir, 'c'))).rejects.toThrow(/content differs/);
+    // Any window of a file can be regenerated without the file (for checking ranges in tests).
+    const whole = await readFile(join(dir, 'a', 'x.bin'));
+    expect(contentAt(7, 'x.bin', 4_194_311, 1000).equals(whole.subarray(4_194_311, 4_195_311))).toBe(true);
+  });
+
+  it('makes .torrent files both tools agree on, and hybrid ones with pad files', async () => {
+    const dir = await tempDir();
+    await makeFiles(join(dir, 'set'), [
+      { path: 'a.bin', size: 100_000 },
+      { path: 'b.bin', size: 50_000 },
+    ]);
+    const plain = await makeTorrent({ source: join(dir, 'set'), trackers: ['http://127.0.0.1:1/announce'] });
+    const ltV1 = await makeTorrent({ source: join(dir, 'set'), flavour: 'libtorrent-v1' });
+    const hybrid = await makeTorrent({
+      source: join(dir, 'set'),
+      flavour: 'libtorrent-hybrid',
+      private: true,
+    });
+    const [p, v1, h] = await Promise.all([plain, ltV1, hybrid].map((t) => parseTorrent(t.torrent)));
+    // Same content, same piece length: identical v1 piece hashes whoever made the torrent.
+    expect(v1!.pieces).toEqual(p!.pieces);
+    expect(p!.announce).toEqual(['http://127.0.0.1:1/announce']);
+    expect(hybrid.infoHashV2).toMatch(/^[0-9a-f]{64}$/);
+    expect(h!.private).toBe(true);
+    expect(h!.files.map((f) => f.path)).toContain(join('set', '.pad', String(65536 * 2 - 100_000)));
+    expect(plain.infoHashV2).toBeUndefined();
+    expect(plain.infoHash).toBe(p!.infoHash);
+  });
+});
+
+describe('tracker', () => {
+  it('answers compact and non-compact announces with the other peers, and scrapes', async () => {
+    const tracker = track(await startTracker());
+    const hash = Buffer.alloc(20, 0xab);
+    const enc = (b: Buffer) => [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('');
+    const announce = async (port: number, compact: 0 | 1, left: number) => {
+      const peerId = Buffer.alloc(20, port & 0xff);
+      const url = `${tracker.announceUrl}?info_hash=${enc(hash)}&peer_id=${enc(peerId)}&port=${port}&uploaded=0&downloaded=0&left=${left}&compact=${compact}&event=started`;
+      const body = Buffer.from(await (await fetch(url)).arrayBuffer());
+      return bencode.decode(body) as Record<string, unknown>;
+    };
+    tracker.addPeer(hash.toString('hex'), { ip: '127.0.0.1', port: 6001, left: 0 });
+    const first = await announce(7001, 1, 10);
+    expect(Buffer.from(first.peers as Uint8Array).toString('hex')).toBe('7f0000011771'); // 127.0.0.1:6001
+    const second = await announce(7002, 0, 0);
+    const peers = (second.peers as { ip: Uint8Array; port: number }[]).map(
+      (p) => `${Buffer.from(p.ip).toString()}:${p.port}`,
+    );
+    expect(peers.sort()).toEqual(['127.0.0.1:6001', '127.0.0.1:7001']);
+    expect(second.complete).toBe(2);
+    expect(second.incomplete).toBe(1);
+    expect(tracker.announces.map((a) => a.port)).toEqual([7001, 7002]);
+    const scrape = bencode.decode(
+      Buffer.from(
+        await (
+          await fetch(`${tracker.announceUrl.replace('/announce', '/scrape')}?info_hash=${enc(hash)}`)
+        ).arrayBuffer(),
+      ),
+    ) as { files: Record<string, { complete: number }> };
+    expect(Object.values(scrape.files)[0]?.complete).toBe(2);
+    const bad = bencode.decode(
+      Buffer.from(await (await fetch(`${tracker.announceUrl}?port=1`)).arrayBuffer()),
+    ) as Record<string, Uint8Array>;
+    expect(Buffer.from(bad['failure reason']!).toString()).toMatch(/info_hash/);
+  });
+});
+
 describe('rate-limited libtorrent seeder', () => {
   it('uploads to a loopback leecher no faster than its cap (roughly)', async () => {
     const root = await tempDir();
@@ -77,6 +153,29 @@ describe('rate-limited libtorrent seeder', () => {
     // peers from the cap and this takes well under a second.
     expect(seconds).toBeGreaterThanOrEqual(size / limit / 2);
     await assertSameTree(seedDir, leechDir);
+  });
+});
+
+describe('libtorrent magnet leecher', () => {
+  it('fetches the metadata of a hybrid torrent from a libtorrent seeder, then the data', async () => {
+    const root = await tempDir();
+    const seedDir = join(root, 'seed');
+    const leechDir = join(root, 'leech');
+    await mkdir(leechDir);
+    await makeFiles(join(seedDir, 'folder'), [
+      { path: 'v.mkv', size: 1 * MiB + 1 },
+      { path: 'v.srt', size: 2000 },
+    ]);
+    const { torrent, magnet } = await makeTorrent({
+      source: join(seedDir, 'folder'),
+      flavour: 'libtorrent-hybrid',
+    });
+    const seeder = track(await startLibtorrent({ savePath: seedDir, torrent }));
+    await seeder.waitFinished(30_000);
+    const leecher = track(await startLibtorrent({ savePath: leechDir, magnet, peers: [seeder.port] }));
+    await leecher.waitForEvent((e) => e.event === 'metadata', 30_000);
+    await leecher.waitFinished(60_000);
+    await assertSameTree(join(seedDir, 'folder'), join(leechDir, 'folder'));
   });
 });
 
@@ -103,6 +202,24 @@ describe('aria2 peer', () => {
     // aria2 announced itself with the port it listens on (what a test would point our engine at).
     const announce = await tracker.waitForAnnounce((a) => a.port === leecher.port, 10_000);
     expect(announce.ip).toBe('127.0.0.1');
+  });
+
+  it('seeds to a libtorrent leecher that dials it', async () => {
+    const root = await tempDir();
+    const seedDir = join(root, 'seed');
+    const leechDir = join(root, 'leech');
+    await mkdir(leechDir);
+    await makeFiles(join(seedDir, 'multi'), [
+      { path: 'a/1.bin', size: 1 * MiB },
+      { path: 'b/2.bin', size: 1 * MiB + 17 },
+    ]);
+    const { torrent } = await makeTorrent({ source: join(seedDir, 'multi'), flavour: 'libtorrent-v1' });
+    const seeder = track(await startAria2({ torrent, dir: seedDir, mode: 'seed' }));
+    await seeder.waitReady(30_000);
+    const leecher = track(await startLibtorrent({ savePath: leechDir, torrent, peers: [seeder.port] }));
+    await leecher.waitFinished(60_000);
+    await assertSameTree(join(seedDir, 'multi'), join(leechDir, 'multi'));
+    expect((await seeder.stats()).uploadLength).toBeGreaterThanOrEqual(2 * MiB);
   });
 });
 
@@ -175,6 +292,16 @@ describe('hostile peer', () => {
       }
     },
   );
+
+  it('serves correct data when told no lies, dialing out, hybrid torrent with pad files', async () => {
+    const { seedDir, leechDir, torrent } = await fixture('libtorrent-hybrid');
+    const leecher = track(await startLibtorrent({ savePath: leechDir, torrent, encryption: 'disabled' }));
+    const honest = track(await startHostilePeer({ torrent, dir: seedDir, connectTo: [leecher.port] }));
+    await leecher.waitFinished(60_000);
+    await assertSameTree(join(seedDir, 'pack'), join(leechDir, 'pack'));
+    expect(honest.stats.requests).toBeGreaterThan(0);
+    expect(honest.stats.corruptBlocksSent).toBe(0);
+  });
 
   it('gets banned by a libtorrent leecher, which still completes correct from an honest seeder', async () => {
     const { seedDir, leechDir, torrent } = await fixture();
