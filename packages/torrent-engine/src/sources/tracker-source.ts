@@ -124,6 +124,13 @@ export class TrackerTierSource implements PeerSource {
       ctx.log.error({ source: this.name }, `tracker source not started: ${(err as Error).message}`);
       return;
     }
+    if (ctx.peerId !== undefined && ctx.peerId.length !== 20) {
+      ctx.log.error(
+        { source: this.name },
+        `tracker source not started: peer id of ${ctx.peerId.length} bytes, not 20`,
+      );
+      return;
+    }
     this.schedule(0);
   }
 
