@@ -6,6 +6,7 @@ import { ConfigError } from '@dream/config';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDaemonCommands } from './commands/daemon.js';
+import { registerSearchCommand } from './commands/search.js';
 import { CliError, EXIT } from './errors.js';
 import type { GlobalOptions } from './output.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   const globals = (): GlobalOptions => program.opts<GlobalOptions>();
   registerConfigCommands(program, globals);
   registerDaemonCommands(program, globals);
+  registerSearchCommand(program, globals);
   return program;
 }
 
