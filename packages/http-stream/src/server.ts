@@ -35,6 +35,8 @@ export interface StreamServer {
   close(): Promise<void>;
 }
 
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
+
 /** Fastify's own client errors (bad URL, bad header) mapped onto our catalogue. */
 function codeForStatus(status: number): ErrorCode {
   if (status === 404) return 'NOT_FOUND';
@@ -60,7 +62,10 @@ export function buildStreamApp(
       (reply as FastifyReply).code(error.statusCode ?? p.status).send(p.body);
     },
   });
-  app.addHook('onRequest', hostGuard([opts.host, ...(opts.allowedHosts ?? [])]));
+  // A wildcard bind address is not a name anyone reaches us by ('0.0.0.0' in a Host header is the
+  // "0.0.0.0 day" trick), so only a specific bound address joins the allowed names.
+  const bound = WILDCARD_HOSTS.has(opts.host) ? [] : [opts.host];
+  app.addHook('onRequest', hostGuard([...bound, ...(opts.allowedHosts ?? [])]));
   installCors(app, opts.corsOrigins ?? []);
   app.setNotFoundHandler((request, reply) => {
     const p = problem('NOT_FOUND', `no route for ${request.method} ${request.url.slice(0, 200)}`);

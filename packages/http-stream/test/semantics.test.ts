@@ -591,6 +591,11 @@ describe('CORS', () => {
     const lan = buildStreamApp(memorySource({ [IH]: files }), { host: '0.0.0.0', allowedHosts: ['tv.lan'] });
     expect((await lan.inject({ url: MKV, headers: { host: 'tv.lan:8888' } })).statusCode).toBe(200);
     expect((await lan.inject({ url: MKV, headers: { host: 'other.lan' } })).statusCode).toBe(403);
+    // The wildcard bind address is not a host name.
+    expect((await lan.inject({ url: MKV, headers: { host: '0.0.0.0:8888' } })).statusCode).toBe(403);
+    const bound = buildStreamApp(memorySource({ [IH]: files }), { host: '192.168.1.10' });
+    expect((await bound.inject({ url: MKV, headers: { host: '192.168.1.10:8888' } })).statusCode).toBe(200);
+    await bound.close();
     await lan.close();
   });
 });
