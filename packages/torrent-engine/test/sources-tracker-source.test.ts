@@ -100,6 +100,21 @@ describe('tracker tier source (BEP 12 + timing)', () => {
     await waitFor(() => log.lines.some((l) => l.msg === `tracker ${t.url} answers again`));
   });
 
+  it('warns once per process about a tracker that many torrents share', async () => {
+    const t = await http();
+    t.reply = () => ({ status: 503, body: 'busy' });
+    const log = captureLog();
+    const sources = [0, 1, 2].map(() => new TrackerTierSource([t.url], fast));
+    for (const s of sources) {
+      cleanup.push(() => s.stop());
+      s.start(context(log).ctx);
+    }
+    await waitFor(() => t.requests.length >= 9);
+    expect(log.warnings()).toEqual([
+      `tracker ${t.url} failed: tracker answered HTTP 503; retrying with back-off`,
+    ]);
+  });
+
   it('logs the tracker warning message and follows "tracker id"', async () => {
     const t = await http();
     t.reply = () => ({

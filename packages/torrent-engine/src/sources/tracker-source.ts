@@ -59,6 +59,12 @@ const DEFAULTS = {
 };
 
 /** Sources for the announce-list tiers (unsupported URLs such as wss:// are left out). */
+/**
+ * Trackers currently warned about, process-wide: a dead tracker shared by 100 torrents gives one
+ * warning, not 100. Cleared when it answers again (and that is logged once too).
+ */
+const warnedTrackers = new Set<string>();
+
 export function trackerSources(tiers: string[][], opts: TrackerSourceOptions = {}): PeerSource[] {
   return normalizeTiers(tiers).map((tier) => new TrackerTierSource(tier, opts));
 }
@@ -219,7 +225,9 @@ export class TrackerTierSource implements PeerSource {
 
   private succeeded(url: string, st: TrackerState, res: AnnounceResponse): void {
     const ctx = this.ctx!;
-    if (st.warned) ctx.log.info({ source: this.name, tracker: url }, `tracker ${url} answers again`);
+    if (st.warned && warnedTrackers.delete(url)) {
+      ctx.log.info({ source: this.name, tracker: url }, `tracker ${url} answers again`);
+    }
     st.warned = false;
     if (res.trackerId !== undefined) st.trackerId = res.trackerId;
     st.minIntervalSec = res.minInterval;
@@ -244,10 +252,12 @@ export class TrackerTierSource implements PeerSource {
     const ctx = this.ctx!;
     const code = err instanceof SourceError ? err.code : 'UNEXPECTED';
     const msg = `tracker ${url} failed: ${(err as Error)?.message ?? String(err)}`;
-    if (!st.warned) {
+    if (!st.warned && !warnedTrackers.has(url)) {
       st.warned = true;
+      warnedTrackers.add(url);
       ctx.log.warn({ source: this.name, tracker: url, code }, `${msg}; retrying with back-off`);
     } else {
+      st.warned = true;
       ctx.log.debug({ source: this.name, tracker: url, code }, msg);
     }
   }
