@@ -14,7 +14,14 @@ import {
   parseTorrent,
   toMagnet,
 } from '../src/metainfo/index.js';
-import { buildTorrent, content, type FileSpec, libtorrentCreate, libtorrentInfo } from './storage-helpers.js';
+import {
+  buildTorrent,
+  content,
+  type FileSpec,
+  HOSTILE_TORRENTS,
+  libtorrentCreate,
+  libtorrentInfo,
+} from './storage-helpers.js';
 
 function refused(bytes: Uint8Array): MetainfoError {
   try {
@@ -191,216 +198,11 @@ describe('parseTorrent', () => {
 });
 
 describe('hostile torrents', () => {
-  const B = (s: string) => Buffer.from(s, 'latin1');
-  // Each case is refused with a code, or accepted with every path safe (storage tests then write
-  // them under a temp root and check nothing lands outside).
-  const cases: { name: string; bytes: () => Uint8Array; code?: string; paths?: string[] }[] = [
-    {
-      name: 'traversal ../../etc/x',
-      bytes: () => multi([{ path: ['..', '..', 'etc', 'x'], length: 100 }]).bytes,
-      paths: ['pack/etc/x'],
-    },
-    {
-      name: 'traversal inside an element',
-      bytes: () => multi([{ path: ['../../etc/passwd'], length: 100 }]).bytes,
-      paths: ['pack/.._.._etc_passwd'],
-    },
-    {
-      name: 'absolute path',
-      bytes: () => multi([{ path: ['', 'etc', 'passwd'], length: 100 }]).bytes,
-      paths: ['pack/etc/passwd'],
-    },
-    {
-      name: 'backslash path',
-      bytes: () => multi([{ path: ['..\\..\\win.ini'], length: 9 }]).bytes,
-      paths: ['pack/.._.._win.ini'],
-    },
-    {
-      name: 'reserved Windows names',
-      bytes: () =>
-        multi([
-          { path: ['CON'], length: 1 },
-          { path: ['aux.txt'], length: 1 },
-          { path: ['Lpt9', 'com1.tar.gz'], length: 1 },
-        ]).bytes,
-      paths: ['pack/_CON', 'pack/_aux.txt', 'pack/_Lpt9/_com1.tar.gz'],
-    },
-    {
-      name: 'empty and dot elements',
-      bytes: () => multi([{ path: ['', '.', 'a', ''], length: 5 }]).bytes,
-      paths: ['pack/a'],
-    },
-    { name: 'only empty elements', bytes: () => multi([{ path: [''], length: 5 }]).bytes, paths: ['pack/_'] },
-    {
-      name: 'NUL and control characters',
-      bytes: () => multi([{ path: ['a\u0000b\nc\u007f'], length: 5 }]).bytes,
-      paths: ['pack/a_b_c_'],
-    },
-    {
-      name: 'trailing dots and spaces',
-      bytes: () => multi([{ path: ['dir. ', 'file...'], length: 5 }]).bytes,
-      paths: ['pack/dir/file'],
-    },
-    {
-      name: 'invalid UTF-8',
-      bytes: () => multi([{ path: [B('caf\xe9\xff.mkv')], length: 5 }]).bytes,
-      paths: ['pack/caf__.mkv'],
-    },
-    {
-      name: 'path.utf-8 preferred over invalid path',
-      bytes: () => multi([{ path: [B('caf\xe9')], pathUtf8: ['café'], length: 5 }]).bytes,
-      paths: ['pack/café'],
-    },
-    {
-      name: 'overlong element',
-      bytes: () => multi([{ path: [`${'é'.repeat(300)}.mkv`], length: 5 }]).bytes,
-      paths: [`pack/${'é'.repeat(125)}.mkv`],
-    },
-    {
-      name: 'duplicates after sanitisation',
-      bytes: () =>
-        multi([
-          { path: ['a/b'], length: 5 },
-          { path: ['a\\b'], length: 5 },
-          { path: ['x'], length: 5 },
-          { path: ['x', 'y'], length: 5 },
-        ]).bytes,
-      paths: ['pack/a_b', 'pack/a_b (1)', 'pack/x', 'pack/x (1)/y'],
-    },
-    { name: 'name is ..', bytes: () => buildTorrent({ name: '..', length: 10 }).bytes, paths: [] },
-    {
-      name: 'name is an absolute path',
-      bytes: () => buildTorrent({ name: '/etc/passwd', length: 10 }).bytes,
-      paths: ['_etc_passwd'],
-    },
-    {
-      // 1.1 million hashes do not fit in the 10 MiB input limit, which is what binds first.
-      name: 'huge piece count',
-      bytes: () =>
-        bencode({
-          info: { name: 'x', 'piece length': 16384, length: 2 ** 40, pieces: new Uint8Array(20 * 1_100_000) },
-        }),
-      code: 'BENCODE_TOO_LARGE',
-    },
-    {
-      name: '1 TiB claimed with 400,000 hashes',
-      bytes: () =>
-        bencode({
-          info: { name: 'x', 'piece length': 16384, length: 2 ** 40, pieces: new Uint8Array(20 * 400_000) },
-        }),
-      code: 'LENGTH_MISMATCH',
-    },
-    {
-      name: 'length larger than the pieces cover',
-      bytes: () => buildTorrent({ length: 100_000, extraInfo: { length: 10 ** 9 } }).bytes,
-      code: 'LENGTH_MISMATCH',
-    },
-    {
-      name: 'more pieces than the length needs',
-      bytes: () => buildTorrent({ length: 100_000, extraInfo: { length: 1000 } }).bytes,
-      code: 'LENGTH_MISMATCH',
-    },
-    {
-      name: 'pieces not a multiple of 20',
-      bytes: () => buildTorrent({ extraInfo: { pieces: new Uint8Array(21) } }).bytes,
-      code: 'BAD_PIECES',
-    },
-    {
-      name: 'piece length 0',
-      bytes: () => buildTorrent({ extraInfo: { 'piece length': 0 } }).bytes,
-      code: 'BAD_PIECE_LENGTH',
-    },
-    {
-      name: 'piece length not a power of two',
-      bytes: () => buildTorrent({ extraInfo: { 'piece length': 20000 } }).bytes,
-      code: 'BAD_PIECE_LENGTH',
-    },
-    {
-      name: 'piece length 1 GiB',
-      bytes: () => buildTorrent({ extraInfo: { 'piece length': 2 ** 30 } }).bytes,
-      code: 'BAD_PIECE_LENGTH',
-    },
-    {
-      name: 'negative file length',
-      bytes: () =>
-        bencode({
-          info: {
-            name: 'x',
-            'piece length': 16384,
-            pieces: new Uint8Array(20),
-            files: [{ length: -5, path: ['a'] }],
-          },
-        }),
-      code: 'INVALID_FIELD',
-    },
-    {
-      name: 'file length beyond 2^53',
-      bytes: () =>
-        B(
-          'd4:infod5:filesld6:lengthi99999999999999999999e4:pathl1:aeee4:name1:x12:piece lengthi16384e6:pieces0:ee',
-        ),
-      code: 'TOTAL_TOO_LARGE',
-    },
-    {
-      name: 'length is a string',
-      bytes: () => buildTorrent({ extraInfo: { length: '100' } }).bytes,
-      code: 'INVALID_FIELD',
-    },
-    { name: 'info is a list', bytes: () => bencode({ info: [1, 2] }), code: 'INVALID_FIELD' },
-    { name: 'no info', bytes: () => bencode({ announce: 'http://x' }), code: 'INVALID_FIELD' },
-    { name: 'top level not a dict', bytes: () => B('li1ee'), code: 'INVALID_FIELD' },
-    {
-      name: 'path element not a string',
-      bytes: () =>
-        bencode({
-          info: {
-            name: 'x',
-            'piece length': 16384,
-            pieces: new Uint8Array(20),
-            files: [{ length: 1, path: [5] }],
-          },
-        }),
-      code: 'INVALID_FIELD',
-    },
-    { name: 'empty path list', bytes: () => multi([{ path: [], length: 1 }]).bytes, code: 'INVALID_FIELD' },
-    {
-      name: 'both length and files',
-      bytes: () => multi([{ path: ['a'], length: 1 }], { extraInfo: { length: 1 } }).bytes,
-      code: 'INVALID_FIELD',
-    },
-    {
-      name: 'empty files list',
-      bytes: () =>
-        bencode({ info: { name: 'x', 'piece length': 16384, pieces: new Uint8Array(0), files: [] } }),
-      code: 'EMPTY_TORRENT',
-    },
-    { name: 'zero total length', bytes: () => buildTorrent({ length: 0 }).bytes, code: 'EMPTY_TORRENT' },
-    { name: 'bad bencode', bytes: () => B('d4:infod4:name3:abe'), code: 'BENCODE_INVALID' },
-    {
-      name: 'truncated torrent',
-      bytes: () => buildTorrent({}).bytes.subarray(0, 50),
-      code: 'BENCODE_INVALID',
-    },
-    {
-      name: 'deep nesting',
-      bytes: () => B(`d4:infod1:x${'l'.repeat(5000)}${'e'.repeat(5000)}ee`),
-      code: 'BENCODE_TOO_DEEP',
-    },
-    {
-      name: 'oversized input',
-      bytes: () => Buffer.concat([B('d4:infod1:x10485760:'), Buffer.alloc(10485760), B('ee')]),
-      code: 'BENCODE_TOO_LARGE',
-    },
-    {
-      name: 'trailing garbage',
-      bytes: () => Buffer.concat([buildTorrent({}).bytes, B('garbage')]),
-      code: 'BENCODE_TRAILING_DATA',
-    },
-    { name: 'duplicate keys', bytes: () => B('d4:infod4:name1:a4:name1:bee'), code: 'BENCODE_INVALID' },
-  ];
+  const cases = HOSTILE_TORRENTS;
 
   it.each(cases)('$name', ({ bytes, code, paths }) => {
-    const b = bytes();
+    const built = bytes();
+    const b = built instanceof Uint8Array ? built : built.bytes;
     if (code) {
       const e = refused(b);
       expect(e.code).toBe(code);

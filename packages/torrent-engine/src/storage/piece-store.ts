@@ -145,13 +145,20 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
 
   // ---- writing ---------------------------------------------------------------------------------
 
-  /** Verify, then write the whole piece; `have` is set (and 'piece' emitted) only after the write. */
+  /**
+   * Verify, then write the whole piece; `have` is set (and 'piece' emitted) only after the write.
+   * Rejects (never throws synchronously) on a closed store, a bad index or a wrong size.
+   */
   writePiece(index: number, data: Uint8Array): Promise<'ok' | 'hash-mismatch'> {
-    this.checkOpen();
-    this.checkPiece(index);
-    const size = this.meta.pieceSize(index);
-    if (data.length !== size) {
-      throw new StorageError('BAD_PIECE_SIZE', `piece ${index} is ${size} bytes, got ${data.length}`);
+    try {
+      this.checkOpen();
+      this.checkPiece(index);
+      const size = this.meta.pieceSize(index);
+      if (data.length !== size) {
+        throw new StorageError('BAD_PIECE_SIZE', `piece ${index} is ${size} bytes, got ${data.length}`);
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (this.have.get(index)) return Promise.resolve('ok');
     const pending = this.writing.get(index);
