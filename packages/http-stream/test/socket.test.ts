@@ -238,6 +238,9 @@ describe('cancellation', () => {
       return stalled;
     }, 20_000);
     const produced = bigLog.sent - start.sent;
+    console.log(
+      `paused client: the reader produced ${(produced / MiB).toFixed(1)} MiB of 64 MiB, then stalled`,
+    );
     // Kernel socket buffers and stream high-water marks hold a few MiB at most, never the 64 MiB file.
     expect(produced).toBeLessThan(16 * MiB);
     expect(received).toBeGreaterThan(0);
