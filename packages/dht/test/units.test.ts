@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Announcer } from '../src/announcer.js';
+import { generateKeypair, immutableTarget, signatureData, signMutable, verifyMutable } from '../src/bep44.js';
+import { parseArgs } from '../src/bin/args.js';
+import { resolveBootstrap } from '../src/bootstrap.js';
+import { PeerStore } from '../src/peer-store.js';
+
+const peer = (i: number) => Buffer.from([10, 0, (i >> 8) & 255, i & 255, 0x1a, 0xe1]);
+
+describe('PeerStore', () => {
+  it('expires a peer ttl after its last announce, and a re-announce refreshes it', () => {
+    let now = 0;
+    const s = new PeerStore({ maxPeers: 100, ttlMs: 1_000, now: () => now });
+    s.add('aa', peer(1));
+    s.add('aa', peer(2));
+    now = 600;
+    s.add('aa', peer(1)); // refreshed
+    now = 1_100;
+    expect(s.get('aa').map((b) => b[3])).toEqual([1]);
+    expect(s.size).toBe(1);
+    now = 1_700;
+    expect(s.get('aa')).toEqual([]);
+    expect(s.size).toBe(0);
+    expect(s.infohashes).toBe(0);
+  });
+
+  it('evicts the least recently announced peer when full', () => {
+    let now = 0;
+    const s = new PeerStore({ maxPeers: 3, ttlMs: 10_000, now: () => now++ });
+    s.add('a', peer(1));
+    s.add('b', peer(2));
+    s.add('c', peer(3));
+    s.add('a', peer(1)); // refresh: b is now the oldest
+    s.add('d', peer(4));
+    expect(s.size).toBe(3);
+    expect(s.get('b')).toEqual([]);
+    expect(s.get('a')).toHaveLength(1);
+    expect(s.get('d')).toHaveLength(1);
+  });
+
+  it('caps peers per infohash and replies with a bounded random sample', () => {
+    const s = new PeerStore({ maxPeers: 10_000, ttlMs: 10_000, maxPerInfohash: 500 });
+    for (let i = 0; i < 600; i++) s.add('x', peer(i));
+    expect(s.size).toBe(500);
+    expect(s.get('x')).toHaveLength(50);
+    expect(s.get('x', 100)).toHaveLength(100);
+    expect(new Set(s.get('x', 500).map((b) => b.toString('hex'))).size).toBe(500);
+  });
+});
+
+describe('Announcer', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('announces at once, re-announces every interval, retries sooner after a failure, stops on unregister', async () => {
+    vi.useFakeTimers();
+    const calls: string[] = [];
+    let fail = true;
+    const a = new Announcer({
+      intervalMs: 1_000,
+      retryMs: 100,
+      announce: async (ih, port) => {
+        calls.push(`${ih}:${port}`);
+        if (fail) throw new Error('no nodes');
+      },
+    });
+    a.register('ab', 7);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(100); // retry after the failure
+    expect(calls).toHaveLength(2);
+    fail = false;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toHaveLength(4);
+    expect(a.list()[0]).toMatchObject({ infohash: 'ab', port: 7 });
+    a.register('ab', 8); // a new port re-announces at once
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls.at(-1)).toBe('ab:8');
+    expect(a.unregister('ab')).toBe(true);
+    expect(a.unregister('ab')).toBe(false);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toHaveLength(5);
+    a.close();
+  });
+});
+
+describe('resolveBootstrap', () => {
+  it('uses every address a name resolves to, and reports names that do not resolve', async () => {
+    const lookup = async (host: string) => {
+      if (host === 'router.example') return ['192.0.2.1', '192.0.2.2', '2001:db8::1'];
+      if (host === 'v6only.example') return ['2001:db8::2'];
+      throw new Error(`getaddrinfo ENOTFOUND ${host}`);
+    };
+    const r = await resolveBootstrap(
+      [
+        'router.example:6881',
+        '192.0.2.9:25401',
+        'nowhere.example:1',
+        'v6only.example:6881',
+        '192.0.2.1:6881',
+      ],
+      lookup,
+    );
+    expect(r.contacts).toEqual(
+      expect.arrayContaining([
+        { host: '192.0.2.1', port: 6881 },
+        { host: '192.0.2.2', port: 6881 },
+        { host: '192.0.2.9', port: 25401 },
+      ]),
+    );
+    expect(r.contacts).toHaveLength(3);
+    expect(r.failures.map((f) => f.entry).sort()).toEqual(['nowhere.example:1', 'v6only.example:6881']);
+  });
+
+  it('an empty list is a new network', async () => {
+    expect(await resolveBootstrap([])).toEqual({ contacts: [], failures: [] });
+  });
+});
+
+describe('parseArgs', () => {
+  it.each([
+    [[], { kind: 'run' }],
+    [['--config', 'a.toml'], { kind: 'run', config: 'a.toml' }],
+    [['--config=a.toml', '--log-level=debug'], { kind: 'run', config: 'a.toml', logLevel: 'debug' }],
+    [['--log-level', 'warn'], { kind: 'run', logLevel: 'warn' }],
+    [['-h'], { kind: 'help' }],
+    [['--version'], { kind: 'version' }],
+    [['--config'], { kind: 'error', message: '--config needs a value' }],
+    [['--config', '--log-level'], { kind: 'error', message: '--config needs a value' }],
+    [['--port', '1'], { kind: 'error', message: 'unknown option "--port"' }],
+  ])('%j', (argv, expected) => {
+    expect(parseArgs(argv)).toEqual(expected);
+  });
+});
+
+describe('BEP 44 helpers', () => {
+  it('signs the BEP 44 buffer and verifies only the exact item', () => {
+    // The signature buffer from BEP 44's own example (salt "foobar", seq 1, v "Hello World!").
+    expect(signatureData(Buffer.from('Hello World!'), 1, Buffer.from('foobar')).toString()).toBe(
+      '4:salt6:foobar3:seqi1e1:v12:Hello World!',
+    );
+    const kp = generateKeypair();
+    const sig = signMutable(kp, Buffer.from('x'), 3);
+    expect(verifyMutable(kp.publicKey, Buffer.from('x'), 3, sig)).toBe(true);
+    expect(verifyMutable(kp.publicKey, Buffer.from('x'), 4, sig)).toBe(false);
+    expect(verifyMutable(kp.publicKey, Buffer.from('y'), 3, sig)).toBe(false);
+    expect(verifyMutable(Buffer.alloc(32), Buffer.from('x'), 3, sig)).toBe(false);
+  });
+
+  it('computes immutable targets as sha1 of the bencoded value (BEP 44 example)', () => {
+    expect(immutableTarget(Buffer.from('Hello World!'))).toBe('e5f96f6f38320f0f33959cb4d3d656452117aadb');
+  });
+});
