@@ -1,28 +1,41 @@
 /**
- * `pnpm bench`: runs every benchmark module under bench/ (each exports `run(): Promise<string>`
+ * `pnpm bench`: runs every benchmark module under bench/ and each package's bench/ folder (each exports `run(): Promise<string>`
  * returning a markdown section), prints the sections, and rewrites docs/benchmarks.md with them.
  * Benchmarks print figures and ratios against peers measured in the same run; they assert nothing.
  *
  *   pnpm bench            # all
  *   pnpm bench dht engine # only these
  */
+
 import { readdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpus, totalmem } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const modules = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
-  .map((f) => basename(f, '.ts'))
-  .filter((name) => only.length === 0 || only.includes(name))
-  .sort();
+const packagesDir = join(here, '..', 'packages');
+const benchFiles = (dir: string): string[] => {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && f !== 'index.ts')
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+};
+const modules = [
+  ...benchFiles(here),
+  ...readdirSync(packagesDir).flatMap((p) => benchFiles(join(packagesDir, p, 'bench'))),
+]
+  .map((file) => ({ name: basename(file, '.ts'), file }))
+  .filter(({ name }) => only.length === 0 || only.includes(name))
+  .sort((a, b) => a.name.localeCompare(b.name));
 
 const sections: string[] = [];
-for (const name of modules) {
+for (const { name, file } of modules) {
   process.stderr.write(`==> bench ${name}\n`);
-  const mod = (await import(join(here, `${name}.ts`))) as { run: () => Promise<string> };
+  const mod = (await import(file)) as { run: () => Promise<string> };
   const started = Date.now();
   try {
     const section = await mod.run();
