@@ -85,6 +85,43 @@ export const QUALITY_CASES: Array<{ why: string; query: string; top: string }> =
   },
 ];
 
+/** Deterministic titles of invented words, shaped like real ones ("The X of the Y", "X Y (1984)"). */
+export function fillerTitles(n: number): string[] {
+  const syl = [
+    'ka',
+    'lo',
+    'ri',
+    've',
+    'pol',
+    'mar',
+    'ten',
+    'dor',
+    'qua',
+    'zen',
+    'bri',
+    'tho',
+    'gar',
+    'nox',
+    'ural',
+  ];
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const word = () => {
+    const w = Array.from(
+      { length: 2 + Math.floor(next() * 2) },
+      () => syl[Math.floor(next() * syl.length)],
+    ).join('');
+    return w[0]!.toUpperCase() + w.slice(1);
+  };
+  return Array.from({ length: n }, (_, i) => {
+    const shape = i % 4;
+    if (shape === 0) return `The ${word()} of the ${word()}`;
+    if (shape === 1) return `${word()} ${word()} (${1950 + (i % 70)})`;
+    if (shape === 2) return `The ${word()}`;
+    return `${word()} of ${word()}`;
+  });
+}
+
 export function contractSuite(name: string, factory: StoreFactory): void {
   describe(`CatalogStore contract: ${name}`, () => {
     const key = generateSigningKey();
@@ -197,6 +234,22 @@ export function contractSuite(name: string, factory: StoreFactory): void {
     it('search quality: each query has the expected first result', async () => {
       const { store } = await harness();
       await store.putMany(QUALITY_TITLES.map((t, i) => entry(key, 1000 + i, t)));
+      const failures: string[] = [];
+      for (const c of QUALITY_CASES) {
+        const top = (await store.search(c.query, { limit: 3 })).results.map((r) => r.entry.title);
+        if (top[0] !== c.top)
+          failures.push(`${c.why}: "${c.query}" gave [${top.join(' | ')}], expected "${c.top}" first`);
+      }
+      expect(failures).toEqual([]);
+    });
+
+    it('search quality holds among 3,000 other titles (where "the" and "of" are common words)', async () => {
+      const { store } = await harness();
+      await store.putMany(QUALITY_TITLES.map((t, i) => entry(key, 1000 + i, t)));
+      const filler = fillerTitles(3000);
+      for (let i = 0; i < filler.length; i += 500) {
+        await store.putMany(filler.slice(i, i + 500).map((t, j) => entry(key, 50_000 + i + j, t)));
+      }
       const failures: string[] = [];
       for (const c of QUALITY_CASES) {
         const top = (await store.search(c.query, { limit: 3 })).results.map((r) => r.entry.title);

@@ -3,7 +3,7 @@
  * BM25 scoring, fuzzy and prefix term expansion) fed with our own tokens, plus a ranking tier on top.
  *
  * Per query word: fuzziness like Elasticsearch's AUTO (0 edits up to 2 characters, 1 up to 5, else 2),
- * so "interstelar" finds "interstellar"; the last word is also a prefix (type-ahead) once it has
+ * so "interstelar" finds "interstellar", except for words with a digit (years, S01E02, 1080p); the last word is also a prefix (type-ahead) once it has
  * 2 characters. Words combine with AND; when AND finds nothing, OR is tried, so one extra or wrong word
  * does not hide everything.
  *
@@ -19,6 +19,13 @@ import { searchTokens } from '../normalize.js';
 
 /** Why 16: a title has far fewer words, and each word costs a fuzzy expansion. */
 export const MAX_QUERY_TERMS = 16;
+
+/**
+ * Why 1% (and at least 50 titles): in real title lists "the", "of", "a", "part", "season" cross it,
+ * while names and nouns users search for stay far below.
+ */
+export const COMMON_FRACTION = 0.01;
+export const COMMON_MIN = 50;
 
 export function autoFuzziness(length: number): number {
   if (length <= 2) return 0;
@@ -54,37 +61,61 @@ export class TitleIndex {
     processTerm: (t) => t,
   });
   private readonly tokens = new Map<string, string[]>();
+  /** Document frequency of each word, to spot the common ones ("the", "of"). */
+  private readonly df = new Map<string, number>();
 
   get size(): number {
     return this.tokens.size;
   }
 
   set(id: string, title: string): void {
-    if (this.tokens.has(id)) this.ms.discard(id);
-    this.tokens.set(id, searchTokens(title));
+    this.remove(id);
+    const tokens = searchTokens(title);
+    this.tokens.set(id, tokens);
+    for (const t of new Set(tokens)) this.df.set(t, (this.df.get(t) ?? 0) + 1);
     this.ms.add({ id, title });
   }
 
   remove(id: string): void {
-    if (!this.tokens.delete(id)) return;
+    const old = this.tokens.get(id);
+    if (!old) return;
+    this.tokens.delete(id);
+    for (const t of new Set(old)) {
+      const n = (this.df.get(t) ?? 1) - 1;
+      if (n > 0) this.df.set(t, n);
+      else this.df.delete(t);
+    }
     this.ms.discard(id);
+  }
+
+  /** A word in more than COMMON_FRACTION of titles (and at least COMMON_MIN of them). */
+  private isCommon(term: string): boolean {
+    return (this.df.get(term) ?? 0) > Math.max(COMMON_MIN, this.tokens.size * COMMON_FRACTION);
   }
 
   /** Every hit, unsorted (the store breaks ties with fields it owns). */
   search(query: string): IndexHit[] {
     const terms = searchTokens(query).slice(0, MAX_QUERY_TERMS);
     if (terms.length === 0) return [];
-    const q = terms.join(' ');
+    // Common words cost the most (long posting lists, and fuzzy neighbours that are common too) and
+    // select the least: they are left out of the index query when rarer words are there, and still
+    // count in the tier, so "symphony of the sta" ranks "Symphony of the Stars" above "Stars Symphony".
+    // A common word is spelled right (it is in the vocabulary many times): no fuzzy or prefix for it.
+    const lastTerm = terms[terms.length - 1]!;
+    const rare = terms.filter((t) => !this.isCommon(t));
+    const q = (rare.length > 0 ? rare : terms).join(' ');
     const options = {
-      fuzzy: (term: string) => autoFuzziness(term.length),
-      prefix: (term: string, i: number, all: string[]) => i === all.length - 1 && term.length >= 2,
+      // Numbers are not typo'd words: 2014 is not 2015, S01E02 is not S01E03.
+      fuzzy: (term: string) => (this.isCommon(term) || /\d/.test(term) ? 0 : autoFuzziness(term.length)),
+      prefix: (term: string, i: number, all: string[]) =>
+        i === all.length - 1 && term === lastTerm && term.length >= 2 && !this.isCommon(term),
       tokenize: (s: string) => s.split(' '),
       processTerm: (t: string) => t,
       // Down-weight expansions so an exact word outranks its neighbours within a tier.
       weights: { fuzzy: 0.3, prefix: 0.6 },
     };
     let hits = this.ms.search(q, { ...options, combineWith: 'AND' });
-    if (hits.length === 0 && terms.length > 1) hits = this.ms.search(q, { ...options, combineWith: 'OR' });
+    if (hits.length === 0 && q.includes(' ')) hits = this.ms.search(q, { ...options, combineWith: 'OR' });
     return hits.map((h) => ({
       id: h.id as string,
       score: h.score,
