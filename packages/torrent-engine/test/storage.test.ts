@@ -293,8 +293,11 @@ describe('PieceStore: existing data', () => {
     const store = await PieceStore.open(meta, { root });
     await writeAll(store, t.data);
     await writeFile(join(root, 'f.bin'), t.data.subarray(0, 20_000));
+    const lost: number[] = [];
+    store.on('lost', (i) => lost.push(i));
     await expect(store.readBlock(3, 0, 100)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
     expect(store.have.get(3)).toBe(false);
+    expect(lost).toEqual([3]);
     await store.close();
   });
 });

@@ -15,6 +15,7 @@ import { constants } from 'node:fs';
 import {
   type FileHandle,
   lstat,
+  lutimes,
   mkdir,
   open,
   readdir,
@@ -22,6 +23,7 @@ import {
   rmdir,
   stat,
   unlink,
+  utimes,
 } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Bitfield } from '../bitfield.js';
@@ -59,6 +61,8 @@ export interface PieceStoreEvents {
   piece: [index: number];
   /** After each flush: fresh, safe resume data to persist. */
   resume: [data: ResumeData];
+  /** A had piece's data was found changed on disk (a short read): it is no longer had. */
+  lost: [index: number];
   /** A background flush failed (disk full, I/O error); the previous resume data stays valid. */
   error: [err: Error];
 }
@@ -69,6 +73,10 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
   private readonly pool: FdPool;
   private selected: Set<number> | 'all' = 'all';
   private readonly writing = new Map<number, Promise<'ok' | 'hash-mismatch'>>();
+  /** Per file: bumped when a write starts and when it ends (see flush, step 5). */
+  private readonly writeGen = new Map<number, number>();
+  /** Files written since the last flush's snapshot. */
+  private touched = new Set<number>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<ResumeData> | undefined;
   private last: ResumeData;
@@ -107,7 +115,13 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
       base = await realpath(opts.root);
     }
     const store = new PieceStore(meta, opts, base, inPlace);
-    if (opts.resume?.selected !== undefined) store.setFileSelection(opts.resume.selected);
+    const sel = opts.resume?.selected;
+    // A stale selection (indices from another version of the file list) is dropped, not fatal.
+    if (sel !== undefined) {
+      store.setFileSelection(
+        sel === 'all' ? 'all' : sel.filter((i) => Number.isInteger(i) && i >= 0 && i < meta.files.length),
+      );
+    }
     await store.initialCheck(opts.resume);
     if (!inPlace) await store.createEmptyFiles();
     return store;
@@ -172,11 +186,17 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     if (!sha1Equals(data, this.meta.pieceHash(index))) return 'hash-mismatch';
     const segments = this.layout.pieceSegments(index).filter((s) => !s.file.pad);
     await Promise.all(
-      segments.map((s) =>
-        this.pool.with(s.file.index, true, (h) =>
-          writeFully(h, data.subarray(s.rangeOffset, s.rangeOffset + s.length), s.fileOffset),
-        ),
-      ),
+      segments.map(async (s) => {
+        this.bumpWriteGen(s.file.index);
+        this.touched.add(s.file.index);
+        try {
+          await this.pool.with(s.file.index, true, (h) =>
+            writeFully(h, data.subarray(s.rangeOffset, s.rangeOffset + s.length), s.fileOffset),
+          );
+        } finally {
+          this.bumpWriteGen(s.file.index);
+        }
+      }),
     );
     if (this.closed) return 'ok';
     this.have.set(index);
@@ -250,7 +270,11 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     if (!complete) {
       const first = Math.floor(start / this.meta.pieceLength);
       const last = Math.floor((start + length - 1) / this.meta.pieceLength);
-      for (let p = first; p <= last; p++) this.have.set(p, false);
+      for (let p = first; p <= last; p++) {
+        if (!this.have.get(p)) continue;
+        this.have.set(p, false);
+        this.emit('lost', p);
+      }
       throw new StorageError(
         'NOT_VERIFIED',
         `data of pieces ${first}-${last} changed on disk; they will be fetched again`,
@@ -376,9 +400,24 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
       this.flushTimer = undefined;
     }
     const run = async (): Promise<ResumeData> => {
+      // 1. what is had now; which files saw writes since the last flush; write activity so far.
       const snapshot = this.have.clone();
+      const touched = this.touched;
+      this.touched = new Set();
+      const gens = new Map(this.writeGen);
+      // 2. make the data of every snapshot piece durable.
       await this.pool.syncAll();
+      // 3. give written files an mtime no kernel clock tick will produce, so the very next write
+      //    (even within the same coarse tick) is guaranteed to change it.
+      await Promise.all([...touched].map((i) => this.stampMtime(i)));
+      // 4. only now record sizes and mtimes.
       const states = await this.statFiles();
+      // 5. a file written to since step 1 may have an mtime that already includes writes of pieces
+      //    outside the snapshot: record it as never matching, so reopening re-hashes it.
+      for (const [i, gen] of this.writeGen) {
+        const st = states[i];
+        if (st && gens.get(i) !== gen) states[i] = { size: st.size, mtimeMs: -1 };
+      }
       this.last = this.buildResume(snapshot, states);
       const data = this.resumeData();
       this.emit('resume', data);
@@ -390,6 +429,26 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     });
     this.flushing = p;
     return p;
+  }
+
+  private bumpWriteGen(file: number): void {
+    this.writeGen.set(file, (this.writeGen.get(file) ?? 0) + 1);
+  }
+
+  /**
+   * Set a written file's mtime to now plus a random sub-millisecond offset. Linux updates mtime on
+   * write only when it differs from the current coarse clock tick; a write landing in the same tick
+   * as our stat would otherwise leave the recorded mtime unchanged and go unnoticed on reopen.
+   */
+  private async stampMtime(index: number): Promise<void> {
+    const path = this.filePath(index);
+    const seconds = Date.now() / 1000 + (1 + Math.floor(Math.random() * 997)) / 1e6;
+    try {
+      if (this.inPlace) await utimes(path, seconds, seconds);
+      else await lutimes(path, seconds, seconds);
+    } catch {
+      // A file deleted behind our back: its stat below records it missing.
+    }
   }
 
   private scheduleFlush(): void {
