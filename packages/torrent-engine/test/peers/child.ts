@@ -2,7 +2,9 @@
 //
 // Every child is remembered until it exits; if the test process itself exits (a crashed test, a
 // timeout that skipped afterAll), the remaining children are SIGKILLed by PID so no peer outlives
-// the run.
+// the run. And in case the test process is itself SIGKILLed (no exit hook runs), each child is
+// started through a one-line exec wrapper that sets PR_SET_PDEATHSIG: the kernel kills it when
+// its parent dies. The wrapper execs, so the PID we hold is the program's own.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
@@ -35,6 +37,16 @@ export interface ChildOptions {
   onLine?: (line: string) => void;
 }
 
+/** Linux prctl option: signal to receive when the parent dies. */
+const PR_SET_PDEATHSIG = 1;
+const DEATH_WRAPPER = [
+  'import ctypes, os, signal, sys',
+  `ctypes.CDLL(None, use_errno=True).prctl(${PR_SET_PDEATHSIG}, signal.SIGKILL)`,
+  // The parent may already be gone between fork and prctl: then do not start at all.
+  'os.getppid() != int(sys.argv[1]) and sys.exit(1)',
+  'os.execvp(sys.argv[2], sys.argv[2:])',
+].join('\n');
+
 /** A spawned process, its recent output, and a stop() that always ends it. */
 export class Child extends EventEmitter {
   readonly process: ChildProcess;
@@ -49,7 +61,7 @@ export class Child extends EventEmitter {
     super();
     installExitHook();
     this.label = options.label;
-    this.process = spawn(command, args, {
+    this.process = spawn('/usr/bin/python3', ['-c', DEATH_WRAPPER, String(process.pid), command, ...args], {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
