@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parseTorrentLib from 'parse-torrent';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Bitfield } from '../src/bitfield.js';
 import { CreateError, createTorrent, defaultPieceLength } from '../src/create/index.js';
 import { parseTorrent } from '../src/metainfo/index.js';
 import { PieceStore } from '../src/storage/index.js';
@@ -87,6 +88,38 @@ describe('createTorrent', () => {
     expect(parseTorrent(torrent).infohash).toBe(meta.infohash);
     const store = await PieceStore.open(meta, { root: join(tmp, 'out'), contentPath: dir });
     expect(store.have.isComplete()).toBe(true);
+    await store.close();
+  });
+
+  it('returns resume data that lets a long-unchanged upload seed in place without a second hash', async () => {
+    const file = join(tmp, 'old.mkv');
+    await writeFile(file, content(1 * MiB, 9));
+    const hourAgo = Math.floor(Date.now() / 1000) - 3600;
+    await utimes(file, hourAgo, hourAgo);
+    const { meta, resume } = await createTorrent(file);
+    expect(resume.contentPath).toBe(file);
+    expect(Bitfield.fromBytes(meta.pieceCount, Buffer.from(resume.have, 'base64')).isComplete()).toBe(true);
+    // Change a byte but restore the mtime: a store opened with this resume trusts the file (no
+    // second hash), one opened without it hashes and sees the change.
+    const bytes = await readFile(file);
+    bytes[5] = (bytes[5] ?? 0) ^ 1;
+    await writeFile(file, bytes);
+    await utimes(file, hourAgo, hourAgo);
+    const trusted = await PieceStore.open(meta, { root: join(tmp, 'out'), contentPath: file, resume });
+    expect(trusted.have.isComplete()).toBe(true);
+    await trusted.close();
+    const checked = await PieceStore.open(meta, { root: join(tmp, 'out'), contentPath: file });
+    expect(checked.have.get(0)).toBe(false);
+    await checked.close();
+  });
+
+  it('does not vouch for a file modified just before hashing', async () => {
+    const file = join(tmp, 'fresh.mkv');
+    await writeFile(file, content(300_000, 9));
+    const { meta, resume } = await createTorrent(file);
+    expect(Buffer.from(resume.have, 'base64').every((b) => b === 0)).toBe(true);
+    const store = await PieceStore.open(meta, { root: join(tmp, 'out'), contentPath: file, resume });
+    expect(store.have.isComplete()).toBe(true); // verified by hashing instead
     await store.close();
   });
 

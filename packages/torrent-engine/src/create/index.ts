@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Bitfield } from '../bitfield.js';
 import { type BEncodable, bencode } from '../metainfo/bdecode.js';
 import {
   MAX_PIECE_LENGTH,
@@ -18,6 +19,7 @@ import {
   sanitizeElement,
   type TorrentMeta,
 } from '../metainfo/index.js';
+import type { ResumeData } from '../resume/types.js';
 
 export const CREATE_ERROR_CODES = [
   'NOT_FOUND',
@@ -72,14 +74,29 @@ const JUNK = /^(\.DS_Store|Thumbs\.db|desktop\.ini|\._.*)$/i;
 
 interface Source {
   abs: string;
+  /** Size and mtime before and after hashing; trusted for seeding only if unchanged and not fresh. */
+  before?: { size: number; mtimeMs: number };
+  stable?: boolean;
   elements: string[];
   length: number;
 }
 
-export async function createTorrent(
-  path: string,
-  opts: CreateTorrentOptions = {},
-): Promise<{ torrent: Uint8Array; meta: TorrentMeta }> {
+export interface CreatedTorrent {
+  torrent: Uint8Array;
+  meta: TorrentMeta;
+  /**
+   * Resume data for seeding `path` in place without hashing it a second time: pass it as
+   * `PieceStore.open(meta, { root, contentPath: path, resume })`. It trusts only files whose size
+   * and mtime did not change while they were hashed and were last modified more than
+   * FRESH_MS before hashing began (a write in the same clock tick as our stat could go unseen).
+   */
+  resume: ResumeData;
+}
+
+/** A file modified this recently when hashing starts is not trusted without a second check. */
+const FRESH_MS = 2000;
+
+export async function createTorrent(path: string, opts: CreateTorrentOptions = {}): Promise<CreatedTorrent> {
   const st = await stat(path).catch(() => undefined);
   if (!st || (!st.isFile() && !st.isDirectory())) {
     throw new CreateError('NOT_FOUND', `${path} is not a file or folder`);
@@ -122,7 +139,8 @@ export async function createTorrent(
     'creation date': Math.floor(Date.now() / 1000),
     info,
   });
-  return { torrent, meta: parseTorrent(torrent) };
+  const meta = parseTorrent(torrent);
+  return { torrent, meta, resume: inPlaceResume(meta, path, sources) };
 }
 
 async function walk(dir: string, prefix: string[], seen: Set<string>): Promise<Source[]> {
@@ -185,6 +203,8 @@ async function hashPieces(
     let h: FileHandle | undefined;
     try {
       h = await open(s.abs, 'r');
+      const st0 = await h.stat();
+      const startedAt = Date.now();
       let pos = 0;
       while (pos < s.length) {
         opts.signal?.throwIfAborted();
@@ -200,6 +220,13 @@ async function hashPieces(
           fill = 0;
         }
       }
+      const st1 = await h.stat();
+      s.before = { size: st0.size, mtimeMs: st0.mtimeMs };
+      s.stable =
+        st0.size === s.length &&
+        st1.size === st0.size &&
+        st1.mtimeMs === st0.mtimeMs &&
+        st0.mtimeMs < startedAt - FRESH_MS;
     } finally {
       await h?.close();
     }
@@ -207,4 +234,35 @@ async function hashPieces(
   if (fill > 0) emit(fill);
   opts.signal?.throwIfAborted();
   return hashes;
+}
+
+function inPlaceResume(meta: TorrentMeta, path: string, sources: Source[]): ResumeData {
+  const have = new Bitfield(meta.pieceCount);
+  const trusted = meta.files.map((_, i) => {
+    const s = sources[i];
+    return s !== undefined && (s.length === 0 || s.stable === true);
+  });
+  const pl = meta.pieceLength;
+  for (let p = 0; p < meta.pieceCount; p++) {
+    const start = p * pl;
+    const end = start + meta.pieceSize(p);
+    const ok = meta.files.every(
+      (f, i) => f.length === 0 || f.offset >= end || f.offset + f.length <= start || trusted[i],
+    );
+    if (ok) have.set(p);
+  }
+  return {
+    infohash: meta.infohash,
+    torrent: Buffer.from(meta.torrent ?? meta.info).toString('base64'),
+    root: '',
+    contentPath: path,
+    have: Buffer.from(have.toBytes()).toString('base64'),
+    files: meta.files.map((f, i) => {
+      const b = sources[i]?.before;
+      return { path: f.path, size: b?.size ?? -1, mtimeMs: trusted[i] && b ? b.mtimeMs : -1 };
+    }),
+    selected: 'all',
+    paused: false,
+    addedAt: new Date().toISOString(),
+  };
 }
