@@ -1,6 +1,7 @@
 // Tests of the interop harness itself: the real peers trade with EACH OTHER (no Dream engine), so a
 // failure in an engine interop test can be blamed on the engine, not on the harness.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import bencode from 'bencode';
@@ -176,6 +177,28 @@ describe('libtorrent magnet leecher', () => {
     await leecher.waitForEvent((e) => e.event === 'metadata', 30_000);
     await leecher.waitFinished(60_000);
     await assertSameTree(join(seedDir, 'folder'), join(leechDir, 'folder'));
+  });
+});
+
+describe('libtorrent DHT option', () => {
+  it('runs a DHT node on loopback that answers a KRPC ping', async () => {
+    const root = await tempDir();
+    await makeFiles(join(root, 'seed'), [{ path: 'x.bin', size: 100_000 }]);
+    const { torrent } = await makeTorrent({ source: join(root, 'seed', 'x.bin') });
+    const node = track(
+      await startLibtorrent({ savePath: join(root, 'seed'), torrent, dht: { bootstrap: [] } }),
+    );
+    expect(node.dhtPort).toBeGreaterThan(0);
+    const socket = createSocket('udp4');
+    cleanups.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+    const reply = new Promise<Record<string, unknown>>((resolve) =>
+      socket.on('message', (msg) => resolve(bencode.decode(msg) as Record<string, unknown>)),
+    );
+    const ping = { t: Buffer.from('aa'), y: 'q', q: 'ping', a: { id: randomBytes(20) } };
+    socket.send(Buffer.from(bencode.encode(ping)), node.dhtPort!, '127.0.0.1');
+    const answer = await reply;
+    expect(Buffer.from(answer.y as Uint8Array).toString()).toBe('r');
+    expect((answer.r as { id: Uint8Array }).id.length).toBe(20);
   });
 });
 

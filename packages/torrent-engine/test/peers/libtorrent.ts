@@ -54,6 +54,8 @@ export type LibtorrentEvent = { event: string; [key: string]: unknown };
 export interface LibtorrentPeer {
   /** TCP port it listens on, 127.0.0.1. */
   port: number;
+  /** UDP port (same address) where its DHT node answers when `dht` is set; undefined otherwise. */
+  dhtPort: number | undefined;
   pid: number;
   /** v1 info-hash, hex (all zeros until known for a magnet of a v2-only torrent). */
   infoHash: string;
@@ -151,8 +153,10 @@ export async function startLibtorrent(options: LibtorrentOptions): Promise<Libto
   try {
     const listening = await waitForEvent((e) => e.event === 'listening', options.startTimeoutMs ?? 30_000);
     const added = await waitForEvent((e) => e.event === 'added', 10_000);
+    const udp = options.dht ? await waitForEvent((e) => e.event === 'listening_udp', 10_000) : undefined;
     return {
       port: listening.port as number,
+      dhtPort: udp?.port as number | undefined,
       pid: child.pid!,
       infoHash: added.info_hash as string,
       events,

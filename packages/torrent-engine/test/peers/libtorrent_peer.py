@@ -19,7 +19,7 @@ Options (all optional except save_path and one of torrent/magnet):
   progress_ms    period of progress lines, default 250
 
 Output: JSON lines on stdout, one event each:
-  {"event":"listening","port":N}  {"event":"added","info_hash":hex}  {"event":"metadata"}
+  {"event":"listening","port":N}  {"event":"listening_udp","port":N} (DHT port)  {"event":"added","info_hash":hex}  {"event":"metadata"}
   {"event":"checked"}  {"event":"progress",...stats}  {"event":"finished"}  {"event":"hash_failed","piece":i}
   {"event":"peer_connected"|"peer_disconnected"|"peer_banned","ip":..,"port":..,"error":..}
   {"event":"error","message":..}  {"event":"stats",...stats} (on quit or SIGTERM, last line)
@@ -180,6 +180,7 @@ def main():
     next_progress = 0.0
     finished = False
     listening = False
+    listening_udp = False
     while not stopping.is_set():
         ses.wait_for_alert(50)
         for a in ses.pop_alerts():
@@ -187,6 +188,10 @@ def main():
                 if a.socket_type == lt.socket_type_t.tcp and not listening:
                     listening = True
                     emit("listening", port=int(a.port), address=str(a.address))
+                elif a.socket_type == lt.socket_type_t.udp and not listening_udp:
+                    # The DHT (when enabled) answers on this UDP port.
+                    listening_udp = True
+                    emit("listening_udp", port=int(a.port), address=str(a.address))
             elif isinstance(a, lt.listen_failed_alert):
                 emit("error", message="listen failed: " + a.message())
             elif isinstance(a, lt.metadata_received_alert):
