@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Bitfield } from '../src/bitfield.js';
+import { countAvailability, countAvailabilitySimple } from '../src/scheduler/availability.js';
 import {
   DEFAULT_PLAN_OPTIONS,
   type InFlightRequest,
@@ -327,6 +328,21 @@ describe('ReadaheadWindow properties', () => {
         }
       }),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('availability counting', () => {
+  it('the bit-sliced count equals the bit-by-bit count', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 300 }),
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 300 }),
+        (pieceCount, fields) => {
+          expect(countAvailability(fields, pieceCount)).toEqual(countAvailabilitySimple(fields, pieceCount));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });

@@ -1,5 +1,6 @@
 // The planner's working view of a peer: its rate and latency estimates, how much we have queued at
 // it, and how many more requests it may take.
+import { packBits } from './bits.js';
 import type { InFlightRequest, PeerState, PlanOptions } from './types.js';
 
 export interface PeerModel {
@@ -20,8 +21,12 @@ export interface PeerModel {
   count: number;
   /** Pipeline target: the most requests it should have outstanding. */
   limit: number;
-  /** In-flight requests to this peer, oldest first (after cancels). */
-  inFlight: InFlightRequest[];
+  /** Its background requests (outside every window) in flight before this plan: preemptable. */
+  backgroundCount: number;
+  /** Those requests: listed only when the planner first preempts. */
+  background: InFlightRequest[] | undefined;
+  /** Its bitfield, packed (bits.ts). */
+  has: Uint8Array;
 }
 
 /**
@@ -41,7 +46,7 @@ export function pipelineDepth(
   return Math.min(cap, Math.max(o.minPipeline, Math.min(o.maxPipeline, wanted)));
 }
 
-export function modelPeers(peers: PeerState[], o: PlanOptions): PeerModel[] {
+export function modelPeers(peers: PeerState[], o: PlanOptions, pieceCount: number): PeerModel[] {
   return peers.map((p, order) => {
     const rate = p.downloadRate > 0 && Number.isFinite(p.downloadRate) ? p.downloadRate : o.unknownPeerRate;
     return {
@@ -57,7 +62,9 @@ export function modelPeers(peers: PeerState[], o: PlanOptions): PeerModel[] {
       queueBytes: 0,
       count: 0,
       limit: pipelineDepth(rate, p.maxOutstanding, p.snubbed, o),
-      inFlight: [],
+      backgroundCount: 0,
+      background: undefined,
+      has: packBits(p.has, pieceCount),
     };
   });
 }

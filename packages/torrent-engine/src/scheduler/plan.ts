@@ -1,13 +1,15 @@
 // The request planner: a pure function from a snapshot of one torrent to the requests to send and
 // the requests to cancel. The algorithm, in prose, is in docs/design/scheduler.md; the phases here
 // follow it:
-//   1. windows  - blocks inside reader windows get deadlines (the time the player needs them);
-//   2. in-flight - index what is already requested, cancel what no longer matters;
-//   3. deadlines - earliest deadline first, each block to the peer expected to deliver it soonest
-//                  (cheapest peer among those in time), stalled urgent blocks asked a second time;
-//   4. background - rarest-first over the other wanted pieces, partial pieces first;
-//   5. endgame   - when every needed block is in flight, idle peers duplicate the slowest ones.
-import { availabilityOf } from './availability.js';
+//   1. windows    - blocks inside reader windows get deadlines (when the player needs them);
+//   2. in flight  - index what is already requested, cancel what no longer matters;
+//   3. deadlines  - earliest deadline first, each block to the peer expected to deliver it soonest
+//                   (the cheapest among those in time), stalled urgent blocks asked a second time;
+//   4. background - rarest first over the other wanted pieces, started pieces first;
+//   5. endgame    - when every needed block is in flight, idle peers duplicate the oldest ones.
+import { countAvailability } from './availability.js';
+import { bit, packBits } from './bits.js';
+import { BlockTable, type Out } from './block-table.js';
 import {
   blockCount,
   blockKey,
@@ -17,7 +19,7 @@ import {
   piecesOverlapping,
 } from './geometry.js';
 import { resolveOptions } from './options.js';
-import { eta, freeSlots, modelPeers, type PeerModel } from './peers.js';
+import { modelPeers, type PeerModel } from './peers.js';
 import { tieBreak } from './rng.js';
 import type {
   InFlightRequest,
@@ -44,14 +46,17 @@ class Planner {
   private readonly peers: PeerModel[];
   private readonly byId = new Map<string, PeerModel>();
   private readonly background: boolean;
-  /** Pieces (wanted, not had) that touch a reader window. */
-  private readonly windowPieces = new Set<number>();
+  private readonly have: Uint8Array;
+  private readonly wanted: Uint8Array;
+  /** Pieces (wanted, not had) that touch a reader window, one byte each. */
+  private readonly inWindow: Uint8Array;
   /** Block key -> earliest deadline over all readers. */
   private readonly deadlines = new Map<number, number>();
-  /** Block key -> live requests for it (to a connected peer that does not choke us). */
-  private readonly flight = new Map<number, InFlightRequest[]>();
-  /** Block key -> every peer it is in flight to, live or not: never ask the same peer twice. */
-  private readonly askedOf = new Map<number, Set<string>>();
+  /** Requests out per block (not cancelled), to live peers or not. */
+  private readonly flight: BlockTable;
+  /** Kept in-flight background requests and their peers, for preemption. */
+  private readonly backgroundOut: InFlightRequest[] = [];
+  private readonly backgroundPeer: PeerModel[] = [];
   private readonly requests: PlannedRequest[] = [];
   private readonly cancels: PlannedCancel[] = [];
   private budget: number;
@@ -61,19 +66,23 @@ class Planner {
     this.o = resolveOptions(s.options);
     this.g = geometryOf(s);
     this.now = s.now;
-    this.peers = modelPeers(s.peers, this.o);
+    this.peers = modelPeers(s.peers, this.o, this.g.pieceCount);
     for (const p of this.peers) {
       if (this.byId.has(p.id)) throw new RangeError(`scheduler: duplicate peer id ${p.id}`);
       this.byId.set(p.id, p);
     }
     this.background = s.background !== false;
     this.budget = s.maxTotalOutstanding ?? Number.POSITIVE_INFINITY;
+    this.have = packBits(s.have, this.g.pieceCount);
+    this.wanted = packBits(s.wanted, this.g.pieceCount);
+    this.inWindow = new Uint8Array(this.g.pieceCount);
+    this.flight = new BlockTable(this.g.pieceCount);
   }
 
   run(): RequestPlan {
     this.collectWindows();
     this.indexInFlight();
-    for (const p of this.peers) this.totalFree += freeSlots(p);
+    for (const p of this.peers) this.totalFree += this.free(p);
     this.planDeadlines();
     let endgame = false;
     if (this.background) {
@@ -82,6 +91,25 @@ class Planner {
       if (endgame) this.planEndgame();
     }
     return { requests: this.requests, cancels: this.cancels, endgame };
+  }
+
+  private needed(piece: number): boolean {
+    return bit(this.wanted, piece) && !bit(this.have, piece);
+  }
+
+  private free(p: PeerModel): number {
+    return p.usable && p.limit > p.count ? p.limit - p.count : 0;
+  }
+
+  private isLive(r: Out): boolean {
+    return r.dead !== true && this.byId.get(r.peerId)?.usable === true;
+  }
+
+  private liveCount(list: Out[] | undefined): number {
+    if (!list) return 0;
+    let n = 0;
+    for (const r of list) if (this.isLive(r)) n++;
+    return n;
   }
 
   // --- 1. windows ---------------------------------------------------------------------------
@@ -95,8 +123,8 @@ class Planner {
       if (!range) continue;
       const msPerByte = 1000 / r.bytesPerSecond;
       for (let piece = range[0]; piece <= range[1]; piece++) {
-        if (!s.wanted.get(piece) || s.have.get(piece)) continue;
-        this.windowPieces.add(piece);
+        if (!this.needed(piece)) continue;
+        this.inWindow[piece] = 1;
         const received = s.partial.get(piece)?.received;
         const n = blockCount(g, piece);
         for (let b = 0; b < n; b++) {
@@ -115,57 +143,54 @@ class Planner {
 
   private indexInFlight(): void {
     const { g, s } = this;
-    const kept = new Map<string, number>();
-    const dropped = new Map<string, number>();
+    const inFlight = new Int32Array(this.peers.length);
+    const dropped = new Int32Array(this.peers.length);
     for (const r of s.inFlight) {
       const peer = this.byId.get(r.peerId);
-      if (
-        !Number.isInteger(r.piece) ||
-        r.piece < 0 ||
-        r.piece >= g.pieceCount ||
-        r.begin % g.blockSize !== 0
-      ) {
-        // Not a request we could have planned: it occupies a slot, the rest is the engine's business.
-        if (peer) kept.set(r.peerId, (kept.get(r.peerId) ?? 0) + 1);
-        continue;
-      }
+      const valid =
+        Number.isInteger(r.piece) && r.piece >= 0 && r.piece < g.pieceCount && r.begin % g.blockSize === 0;
       const block = r.begin / g.blockSize;
-      const reason = this.cancelReason(r.piece, block);
+      const reason = valid ? this.cancelReason(r.piece, block) : undefined;
       if (reason) {
         this.cancels.push({ peerId: r.peerId, piece: r.piece, begin: r.begin, length: r.length, reason });
-        dropped.set(r.peerId, (dropped.get(r.peerId) ?? 0) + 1);
+        if (peer) dropped[peer.order]!++;
         continue;
       }
-      const key = blockKey(g, r.piece, block);
-      let asked = this.askedOf.get(key);
-      if (!asked) this.askedOf.set(key, (asked = new Set()));
-      asked.add(r.peerId);
-      if (!peer) continue;
-      kept.set(r.peerId, (kept.get(r.peerId) ?? 0) + 1);
-      peer.queueBytes += r.length;
-      peer.inFlight.push(r);
-      if (!peer.usable) continue; // a choking peer dropped our requests (BEP 3); the engine forgets them
-      const list = this.flight.get(key);
-      if (list) list.push(r);
-      else this.flight.set(key, [r]);
+      if (peer) {
+        inFlight[peer.order]!++;
+        peer.queueBytes += r.length;
+      }
+      // Not a request we could have planned: it occupies a slot, the rest is the engine's business.
+      if (!valid) continue;
+      if (peer && !this.inWindow[r.piece]) {
+        peer.backgroundCount++;
+        this.backgroundOut.push(r);
+        this.backgroundPeer.push(peer);
+      }
+      this.flight.add(r.piece, block, r);
     }
     let live = 0;
     for (const p of this.peers) {
-      const inFlight = kept.get(p.id) ?? 0;
+      const n = inFlight[p.order]!;
       // The engine may count requests it did not report; they occupy slots and queue bytes too.
-      p.count = Math.max(inFlight, p.state.outstanding - (dropped.get(p.id) ?? 0));
-      p.queueBytes += (p.count - inFlight) * g.blockSize;
-      p.inFlight.sort((a, b) => a.requestedAt - b.requestedAt);
+      p.count = Math.max(n, p.state.outstanding - dropped[p.order]!);
+      p.queueBytes += (p.count - n) * g.blockSize;
       live += p.count;
     }
     this.budget -= live;
   }
 
+  /** Each peer's preemptable requests; built on the first preemption. */
+  private collectBackground(): void {
+    for (const p of this.peers) p.background = [];
+    for (let i = 0; i < this.backgroundOut.length; i++)
+      this.backgroundPeer[i]!.background!.push(this.backgroundOut[i]!);
+  }
+
   private cancelReason(piece: number, block: number): PlannedCancel['reason'] | undefined {
-    const { s } = this;
-    if (s.have.get(piece) || s.partial.get(piece)?.received.get(block)) return 'have';
-    if (!s.wanted.get(piece)) return 'unwanted';
-    if (!this.background && !this.windowPieces.has(piece)) return 'seek';
+    if (bit(this.have, piece) || this.s.partial.get(piece)?.received.get(block)) return 'have';
+    if (!bit(this.wanted, piece)) return 'unwanted';
+    if (!this.background && !this.inWindow[piece]) return 'seek';
     return undefined;
   }
 
@@ -179,20 +204,21 @@ class Planner {
       if (this.budget <= 0) return;
       const urgent = deadline - now <= o.urgentHorizonMs;
       if (!urgent && this.totalFree <= 0) return; // the rest is not urgent either: sorted
-      const live = this.flight.get(key);
-      if (live && live.length > 0) {
-        if (!urgent || live.length >= o.maxDuplicates) continue;
-        if (!live.every((r) => this.stalled(r, deadline))) continue;
-      }
       const piece = Math.floor(key / g.blocksPerPiece);
       const block = key - piece * g.blocksPerPiece;
+      const list = this.flight.get(piece, block);
+      const live = this.liveCount(list);
+      if (live > 0) {
+        if (!urgent || live >= o.maxDuplicates) continue;
+        if (!list!.every((r) => !this.isLive(r) || this.stalled(r, deadline))) continue;
+      }
       let peers = holders.get(piece);
-      if (!peers) holders.set(piece, (peers = this.peers.filter((p) => p.usable && p.state.has.get(piece))));
+      if (!peers) holders.set(piece, (peers = this.peers.filter((p) => p.usable && bit(p.has, piece))));
       const len = blockLength(g, piece, block);
-      const choice = this.choosePeer(peers, key, len, deadline, urgent);
+      const choice = this.choosePeer(peers, list, len, deadline, urgent);
       if (!choice) continue;
       if (choice.preempt) this.preempt(choice.peer);
-      this.assign(choice.peer, piece, block, len, deadline, urgent, (live?.length ?? 0) > 0);
+      this.assign(choice.peer, piece, block, len, deadline, urgent, live > 0);
     }
   }
 
@@ -200,37 +226,37 @@ class Planner {
    * The peer expected to deliver the block soonest among those in time, preferring cheap peers
    * (issue 7: viewers before the origin) when several are in time. For urgent blocks, snubbed peers
    * are skipped, a full peer holding background requests may be preempted, and a peer much slower
-   * than the best one is not used at all.
+   * than the best one is not used at all. Not urgent: wait for a cheaper full peer still in time.
    */
   private choosePeer(
     peers: PeerModel[],
-    key: number,
+    asked: Out[] | undefined,
     len: number,
     deadline: number,
     urgent: boolean,
   ): { peer: PeerModel; preempt: boolean } | undefined {
-    const asked = this.askedOf.get(key);
+    const now = this.now;
     let best: PeerModel | undefined;
     let bestEta = 0;
     let bestMeets = false;
     let bestPreempt = false;
     let ideal = Number.POSITIVE_INFINITY;
-    let waitCost = Number.POSITIVE_INFINITY; // cheapest full peer still in time once a slot frees
+    let waitCost = Number.POSITIVE_INFINITY;
     for (const p of peers) {
-      if (asked?.has(p.id)) continue;
       if (urgent && p.snubbed) continue;
-      const e = eta(p, this.now, len);
+      if (asked?.some((r) => r.peerId === p.id)) continue;
+      const e = now + p.latencyMs + (p.queueBytes + len) * p.msPerByte;
       let preempt = false;
-      if (freeSlots(p) <= 0) {
+      if (p.count >= p.limit) {
         const later = e + len * p.msPerByte; // it could take the block once a slot frees
         if (!urgent) {
-          if (p.usable && p.count > 0 && later <= deadline) waitCost = Math.min(waitCost, p.cost);
+          if (p.count > 0 && later <= deadline && p.cost < waitCost) waitCost = p.cost;
           continue;
         }
-        ideal = Math.min(ideal, later);
+        if (later < ideal) ideal = later;
         if (!this.preemptable(p)) continue;
         preempt = true;
-      } else ideal = Math.min(ideal, e);
+      } else if (e < ideal) ideal = e;
       const meets = e <= deadline;
       if (best) {
         if (bestMeets && !meets) continue;
@@ -246,54 +272,43 @@ class Planner {
       bestPreempt = preempt;
     }
     if (!best) return undefined;
-    // Not urgent: rather wait for a cheaper peer (a viewer, not the origin) that will be in time.
     if (!urgent && waitCost < (bestMeets ? best.cost : Number.POSITIVE_INFINITY)) return undefined;
-    if (
-      urgent &&
-      !bestMeets &&
-      bestEta - this.now > SLOW_PEER_FACTOR * (ideal - this.now) + SLOW_PEER_SLACK_MS
-    )
+    if (urgent && !bestMeets && bestEta - now > SLOW_PEER_FACTOR * (ideal - now) + SLOW_PEER_SLACK_MS)
       return undefined;
-    if (bestPreempt && this.budget <= 0) return undefined;
     return { peer: best, preempt: bestPreempt };
   }
 
   /** Has the peer a background request (outside every window) we could give up? */
   private preemptable(p: PeerModel): boolean {
     // Only a swap that fits: a peer over its limit (its reqq shrank) gets no new request at all.
-    if (!p.usable || p.count > p.limit || p.limit === 0) return false;
-    for (let i = p.inFlight.length - 1; i >= 0; i--) {
-      const r = p.inFlight[i]!;
-      if (!this.windowPieces.has(r.piece)) return true;
-    }
-    return false;
+    return p.usable && p.backgroundCount > 0 && p.count <= p.limit && p.limit > 0;
   }
 
   /** Cancel the peer's newest background request: it is the one that would be served last. */
   private preempt(p: PeerModel): void {
-    for (let i = p.inFlight.length - 1; i >= 0; i--) {
-      const r = p.inFlight[i]!;
-      if (this.windowPieces.has(r.piece)) continue;
-      p.inFlight.splice(i, 1);
-      p.queueBytes -= r.length;
-      p.count--;
-      this.totalFree++;
-      this.budget++;
-      const key = blockKey(this.g, r.piece, r.begin / this.g.blockSize);
-      const live = this.flight.get(key);
-      if (live) {
-        const j = live.indexOf(r);
-        if (j >= 0) live.splice(j, 1);
-      }
-      this.cancels.push({
-        peerId: r.peerId,
-        piece: r.piece,
-        begin: r.begin,
-        length: r.length,
-        reason: 'preempt',
-      });
-      return;
-    }
+    if (!p.background) this.collectBackground();
+    const mine = p.background!;
+    if (mine.length === 0) return;
+    let newest = 0;
+    for (let i = 1; i < mine.length; i++) if (mine[i]!.requestedAt > mine[newest]!.requestedAt) newest = i;
+    const r = mine[newest]!;
+    mine[newest] = mine[mine.length - 1]!;
+    mine.pop();
+    p.backgroundCount--;
+    p.queueBytes -= r.length;
+    p.count--;
+    this.totalFree++;
+    this.budget++;
+    const list = this.flight.get(r.piece, r.begin / this.g.blockSize);
+    // Keep it listed but dead: never ask this peer for the block again in this plan.
+    if (list) list[list.indexOf(r)] = { peerId: r.peerId, length: r.length, dead: true };
+    this.cancels.push({
+      peerId: r.peerId,
+      piece: r.piece,
+      begin: r.begin,
+      length: r.length,
+      reason: 'preempt',
+    });
   }
 
   /**
@@ -301,11 +316,11 @@ class Planner {
    * whole queue should take, or its deadline has passed and it has been out longer than a lone
    * block from that peer would need.
    */
-  private stalled(r: InFlightRequest, deadline: number): boolean {
+  private stalled(r: Out, deadline: number): boolean {
     const p = this.byId.get(r.peerId);
     if (!p || p.snubbed) return true;
     const { o, now } = this;
-    const elapsed = now - r.requestedAt;
+    const elapsed = now - (r.requestedAt ?? now);
     const expected = p.latencyMs + p.queueBytes * p.msPerByte;
     if (elapsed > o.stallFactor * expected + o.stallMarginMs) return true;
     return (
@@ -326,90 +341,100 @@ class Planner {
     const req: PlannedRequest = { peerId: p.id, piece, begin, length, urgent, duplicate };
     if (deadline !== undefined) req.deadline = deadline;
     this.requests.push(req);
-    if (freeSlots(p) > 0) this.totalFree--;
+    if (p.count < p.limit) this.totalFree--;
     p.queueBytes += length;
     p.count++;
     this.budget--;
-    const key = blockKey(this.g, piece, block);
-    const r: InFlightRequest = { peerId: p.id, piece, begin, length, requestedAt: this.now };
-    p.inFlight.push(r);
-    const live = this.flight.get(key);
-    if (live) live.push(r);
-    else this.flight.set(key, [r]);
-    let asked = this.askedOf.get(key);
-    if (!asked) this.askedOf.set(key, (asked = new Set()));
-    asked.add(p.id);
+    this.flight.add(piece, block, req);
   }
 
   // --- 4. background: rarest first ----------------------------------------------------------
 
   private planBackground(): void {
     if (this.totalFree <= 0 || this.budget <= 0) return;
-    const { g, s } = this;
+    const { g, s, now } = this;
     const order = this.backgroundOrder();
-    let open = this.peers.filter((p) => freeSlots(p) > 0);
-    const costSorted = this.peers
-      .filter((p) => p.usable)
-      .sort((a, b) => a.cost - b.cost || a.order - b.order);
-    const minCostAll = costSorted[0]?.cost ?? 1;
-    for (const piece of order) {
+    const open = this.peers.filter((p) => this.free(p) > 0);
+    let openCount = open.length;
+    const usable = this.peers.filter((p) => p.usable).sort((a, b) => a.cost - b.cost || a.order - b.order);
+    const minCostAll = usable[0]?.cost ?? 1;
+    const cands: PeerModel[] = [];
+    for (let j = 0; j < order.length; j++) {
       if (this.totalFree <= 0 || this.budget <= 0) return;
-      let cands = open.filter((p) => p.state.has.get(piece));
+      const piece = order[j]!;
+      cands.length = 0;
+      let minCost = Number.POSITIVE_INFINITY;
+      for (let k = 0; k < openCount; k++) {
+        const p = open[k]!;
+        if (!bit(p.has, piece)) continue;
+        cands.push(p);
+        if (p.cost < minCost) minCost = p.cost;
+      }
       if (cands.length === 0) continue;
       // Never ask a costly peer (the origin) for a piece a cheaper connected peer can give us.
-      let minCands = Number.POSITIVE_INFINITY;
-      for (const p of cands) minCands = Math.min(minCands, p.cost);
-      if (minCands > minCostAll) {
-        const cheapest = costSorted.find((p) => p.state.has.get(piece));
-        if (cheapest && cheapest.cost < minCands) continue;
-      }
-      cands = cands.filter((p) => p.cost === minCands);
+      if (minCost > minCostAll && usable.some((p) => p.cost < minCost && bit(p.has, piece))) continue;
       const received = s.partial.get(piece)?.received;
       const n = blockCount(g, piece);
       let filled = false;
+      // The whole piece goes to one peer while it has room (the one expected to deliver soonest):
+      // pieces complete sooner, and a piece failing its hash has one suspect.
+      let cur: PeerModel | undefined;
       for (let b = 0; b < n && this.budget > 0; b++) {
         if (received?.get(b)) continue;
-        const key = blockKey(g, piece, b);
-        const asked = this.askedOf.get(key);
-        if (this.flight.get(key)?.length) continue;
-        let best: PeerModel | undefined;
-        let bestEta = 0;
+        const list = this.flight.get(piece, b);
+        if (list && this.liveCount(list) > 0) continue;
         const len = blockLength(g, piece, b);
-        for (const p of cands) {
-          if (freeSlots(p) <= 0 || asked?.has(p.id)) continue;
-          const e = eta(p, this.now, len);
-          if (!best || e < bestEta) {
-            best = p;
-            bestEta = e;
+        if (!cur || cur.count >= cur.limit || list?.some((r) => r.peerId === cur!.id)) {
+          cur = undefined;
+          let bestEta = 0;
+          for (const p of cands) {
+            if (p.cost !== minCost || p.count >= p.limit) continue;
+            if (list?.some((r) => r.peerId === p.id)) continue;
+            const e = now + p.latencyMs + (p.queueBytes + len) * p.msPerByte;
+            if (!cur || e < bestEta) {
+              cur = p;
+              bestEta = e;
+            }
           }
+          if (!cur) break;
         }
-        if (!best) break;
-        this.assign(best, piece, b, len, undefined, false, false);
-        if (freeSlots(best) <= 0) filled = true;
+        this.assign(cur, piece, b, len, undefined, false, false);
+        if (cur.count >= cur.limit) filled = true;
       }
-      if (filled) open = open.filter((p) => freeSlots(p) > 0);
+      if (filled) {
+        // Drop full peers from the open list, in place.
+        let w = 0;
+        for (let k = 0; k < openCount; k++) if (this.free(open[k]!) > 0) open[w++] = open[k]!;
+        openCount = w;
+      }
     }
   }
 
-  /** Wanted pieces outside windows: partial ones first, then rarest, ties by seeded hash, index. */
+  /** Wanted pieces outside windows: started ones first, then rarest, ties by seeded hash, index. */
   private backgroundOrder(): Float64Array {
     const { g, s } = this;
-    const availability = s.availability ?? availabilityOf(s.peers, g.pieceCount);
+    const availability =
+      s.availability ??
+      countAvailability(
+        this.peers.map((p) => p.has),
+        g.pieceCount,
+      );
     const started = new Uint8Array(g.pieceCount);
     for (const piece of s.partial.keys()) if (piece >= 0 && piece < g.pieceCount) started[piece] = 1;
-    for (const key of this.flight.keys()) started[Math.floor(key / g.blocksPerPiece)] = 1;
     const seed = s.seed ?? 0;
     // Pack the sort key into one float (53 bits): started (1) | availability (12) | hash (16) |
-    // index (24), so a native typed-array sort orders 10,000 pieces in well under a millisecond.
+    // index (24), so a native typed-array sort orders 10,000 pieces in about a millisecond.
     const INDEX_BITS = 2 ** 24;
     if (g.pieceCount > INDEX_BITS) throw new RangeError(`scheduler: ${g.pieceCount} pieces exceed 2^24`);
     const keys = new Float64Array(g.pieceCount);
     let n = 0;
     for (let i = 0; i < g.pieceCount; i++) {
-      if (this.windowPieces.has(i) || !s.wanted.get(i) || s.have.get(i)) continue;
+      if (this.inWindow[i] || !this.needed(i)) continue;
       const avail = Math.min(4095, availability[i] ?? 0);
       if (avail === 0) continue;
-      const hi = ((started[i] ? 0 : 1) * 4096 + avail) * 65536 + (tieBreak(seed, i) & 0xffff);
+      const hi =
+        ((started[i] || this.flight.started(i) ? 0 : 1) * 4096 + avail) * 65536 +
+        (tieBreak(seed, i) & 0xffff);
       keys[n++] = hi * INDEX_BITS + i;
     }
     const sorted = keys.subarray(0, n).sort();
@@ -424,12 +449,12 @@ class Planner {
     const { g, s } = this;
     let any = false;
     for (let i = 0; i < g.pieceCount; i++) {
-      if (!s.wanted.get(i) || s.have.get(i)) continue;
+      if (!this.needed(i)) continue;
       const received = s.partial.get(i)?.received;
       const n = blockCount(g, i);
       for (let b = 0; b < n; b++) {
         if (received?.get(b)) continue;
-        if (!this.flight.get(blockKey(g, i, b))?.length) return false;
+        if (this.liveCount(this.flight.get(i, b)) === 0) return false;
         any = true;
       }
     }
@@ -439,20 +464,25 @@ class Planner {
   /** Idle peers duplicate blocks still in flight elsewhere, oldest request first. */
   private planEndgame(): void {
     const { g, o } = this;
-    const pending = [...this.flight]
-      .filter(([, live]) => live.length > 0 && live.length < o.maxDuplicates)
-      .sort((a, b) => a[1][0]!.requestedAt - b[1][0]!.requestedAt || a[0] - b[0]);
+    const pending: [number, number][] = [];
+    this.flight.forEach((piece, block, list) => {
+      const live = list.filter((r) => this.isLive(r));
+      if (live.length > 0 && live.length < o.maxDuplicates)
+        pending.push([blockKey(g, piece, block), live[0]!.requestedAt ?? this.now]);
+    });
+    pending.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
     for (const [key] of pending) {
       if (this.totalFree <= 0 || this.budget <= 0) return;
       const piece = Math.floor(key / g.blocksPerPiece);
       const block = key - piece * g.blocksPerPiece;
       const len = blockLength(g, piece, block);
-      const asked = this.askedOf.get(key);
+      const list = this.flight.get(piece, block);
       let best: PeerModel | undefined;
       let bestEta = 0;
       for (const p of this.peers) {
-        if (freeSlots(p) <= 0 || p.snubbed || asked?.has(p.id) || !p.state.has.get(piece)) continue;
-        const e = eta(p, this.now, len);
+        if (p.snubbed || this.free(p) <= 0 || !bit(p.has, piece)) continue;
+        if (list?.some((r) => r.peerId === p.id)) continue;
+        const e = this.now + p.latencyMs + (p.queueBytes + len) * p.msPerByte;
         if (!best || e < bestEta) {
           best = p;
           bestEta = e;
