@@ -36,6 +36,12 @@ export interface DhtService {
 export const DEFAULT_FIND_TIMEOUT_MS = 10_000;
 export const MAX_FIND_TIMEOUT_MS = 120_000;
 const MIN_FIND_TIMEOUT_MS = 100;
+/**
+ * Open find-peers streams at once. Each runs an iterative lookup with up to 16 queries in flight;
+ * dream-torrent needs a handful (one per active torrent), so 256 is generous and still bounds
+ * the UDP load one local client can cause.
+ */
+export const MAX_OPEN_LOOKUPS = 256;
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -163,6 +169,9 @@ export function buildApi(svc: DhtService, opts: { isClosing?: () => boolean } = 
           );
         }
         timeoutMs = t;
+      }
+      if (streams.size >= MAX_OPEN_LOOKUPS) {
+        throw new ApiError('too_many_lookups', `${MAX_OPEN_LOOKUPS} find-peers streams are already open`);
       }
       const out = new PassThrough();
       const seen = new Set<string>();

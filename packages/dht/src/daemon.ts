@@ -2,7 +2,7 @@
  * dream-dht in-process: the DHT node, its saved state, the announcer and the local API wired
  * together. The bin is a thin shell around startDhtDaemon; other packages' tests call it directly.
  */
-import type { DreamConfig, Logger } from '@dream/config';
+import { type DreamConfig, type Logger, PUBLIC_BOOTSTRAP_NODES } from '@dream/config';
 import { Announcer } from './announcer.js';
 import { type ApiHandle, buildApi, type DhtService } from './api.js';
 import { mutableTarget, verifyMutable } from './bep44.js';
@@ -51,6 +51,11 @@ export async function startDhtDaemon(
   }
   const saved = loaded.kind === 'ok' ? loaded.state : undefined;
 
+  if (config.network.private && sameList(config.network.bootstrap_nodes, PUBLIC_BOOTSTRAP_NODES)) {
+    log.warn(
+      "network.private is true but network.bootstrap_nodes is the public default list: this node will join the public DHT. Set bootstrap_nodes to your network's nodes (or [] to start one).",
+    );
+  }
   const { contacts, failures } = await resolveBootstrap(config.network.bootstrap_nodes);
   for (const f of failures) log.warn({ entry: f.entry, reason: f.reason }, 'bootstrap node not usable');
   if (!config.network.bootstrap_nodes.length && !saved?.nodes.length) {
@@ -225,4 +230,8 @@ function putError(err: Error & { code?: unknown }): ApiError {
   if (err.code === 301) return new ApiError('cas_mismatch', `BEP 44 put refused: ${err.message}`);
   if (err.code === 302) return new ApiError('seq_too_low', `BEP 44 put refused: ${err.message}`);
   return new ApiError('put_failed', `BEP 44 put reached no node: ${err.message}`);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

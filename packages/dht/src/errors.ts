@@ -22,6 +22,10 @@ export const API_ERRORS = {
   not_found: { status: 404, summary: 'No such route, or no BEP 44 value found for the target.' },
   cas_mismatch: { status: 409, summary: 'BEP 44 compare-and-swap failed: the stored seq is not cas.' },
   seq_too_low: { status: 409, summary: 'BEP 44: the seq is not greater than the stored one.' },
+  too_many_lookups: {
+    status: 429,
+    summary: 'Too many find-peers streams are open at once; retry when one ends.',
+  },
   put_failed: { status: 502, summary: 'The DHT put reached no node.' },
   shutting_down: { status: 503, summary: 'The daemon is stopping.' },
   internal: { status: 500, summary: 'A bug: please report it with the log.' },

@@ -60,6 +60,8 @@ export async function createDhtNode(opts: DhtNodeOptions): Promise<DhtNode> {
     verify: verifyEd25519,
     timeout: opts.queryTimeoutMs,
   });
+  // Every API lookup listens for 'peer' on the DHT object; the API bounds how many run at once.
+  dht.setMaxListeners(0);
   (dht._peers as { destroy(): void }).destroy();
   dht._peers = peers;
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApi, type DhtService } from '../src/api.js';
+import { buildApi, type DhtService, MAX_OPEN_LOOKUPS } from '../src/api.js';
 import { API_ERRORS } from '../src/errors.js';
 import { DhtApiError, DhtClient } from '../src/index.js';
 import type { PeerAddress } from '../src/types.js';
-import { collect, randomInfohash } from './helpers.js';
+import { collect, eventually, randomInfohash } from './helpers.js';
 
 /** A service whose lookups emit the given peers and then never finish (only the deadline ends them). */
 function fakeService(peers: PeerAddress[]): DhtService & { aborted: number } {
@@ -149,6 +149,28 @@ describe('local API', () => {
       ac.abort();
     }
     expect(got).toHaveLength(1);
+  });
+
+  it('bounds open find-peers streams', async () => {
+    const api = buildApi(fakeService([]));
+    const settled: Array<{ statusCode: number; body: string }> = [];
+    const extra = 10;
+    const open = Array.from({ length: MAX_OPEN_LOOKUPS + extra }, () =>
+      api.app
+        .inject({ method: 'GET', url: `/v1/peers/${randomInfohash()}?timeout_ms=120000` })
+        .then((r) => (settled.push(r), r)),
+    );
+    // The streams within the bound stay open until their deadline; the ones beyond it are refused.
+    await eventually(() => settled.length >= extra);
+    expect(settled).toHaveLength(extra);
+    for (const r of settled) {
+      expect(r.statusCode).toBe(429);
+      expect(JSON.parse(r.body).error.code).toBe('too_many_lookups');
+    }
+    api.endStreams();
+    const all = await Promise.all(open);
+    expect(all.filter((r) => r.statusCode === 200)).toHaveLength(MAX_OPEN_LOOKUPS);
+    await api.app.close();
   });
 
   it('the client surfaces API errors with their code', async () => {

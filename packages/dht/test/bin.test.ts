@@ -66,6 +66,28 @@ describe('dream-dht bin', () => {
     expect(r.stderr).toMatch(/does not exist/);
   });
 
+  it('exits 78 with a clear message when the API port is taken', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    try {
+      const port = (blocker.address() as { port: number }).port;
+      const file = join(dir.path, 'taken.toml');
+      writeFileSync(
+        file,
+        testConfigText({ stateDir: join(dir.path, 'taken'), bootstrap: [] }).replace(
+          'api_port = 0',
+          `api_port = ${port}`,
+        ),
+      );
+      const r = run(['--config', file]);
+      expect(r.status).toBe(78);
+      expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(dht\\.api_port\\)`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('serves, then on SIGTERM saves its table and exits 0 within 2 s', async () => {
     const stateDir = join(dir.path, 'state');
     const file = join(dir.path, 'ok.toml');
