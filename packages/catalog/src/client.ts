@@ -2,6 +2,7 @@
  * The catalog API's client (dream-cli, dream-torrent talking to a bootstrap node). Errors from the
  * server surface as CatalogClientError with the server's code and message.
  */
+import type { DreamConfig } from '@dream/config';
 import type { CatalogEntry, SearchPage, SearchResponse } from './entry.js';
 import type { DeleteRequest } from './signing.js';
 import type { PutResult } from './store.js';
@@ -10,6 +11,14 @@ export interface CatalogClientOptions {
   /** e.g. http://127.0.0.1:6882/catalog or https://catalog.example.org (no trailing slash needed). */
   baseUrl: string;
   timeoutMs?: number;
+}
+
+/**
+ * Where this node's network catalog is: network.catalog_url, or (empty) this node's own catalog,
+ * which dream-torrent serves under /catalog on the stream port.
+ */
+export function catalogBaseUrl(config: DreamConfig): string {
+  return config.network.catalog_url || `http://127.0.0.1:${config.stream.port}/catalog`;
 }
 
 export class CatalogClientError extends Error {

@@ -1,4 +1,4 @@
-export { CatalogClient, CatalogClientError, type CatalogClientOptions } from './client.js';
+export { CatalogClient, CatalogClientError, type CatalogClientOptions, catalogBaseUrl } from './client.js';
 export { buildElasticQuery, elasticIndexBody } from './elastic/query.js';
 export { type ElasticStoreOptions, openElasticStore } from './elastic/store.js';
 export { type EmbeddedStoreOptions, openEmbeddedStore } from './embedded/store.js';

@@ -446,3 +446,40 @@ describe('over a real socket with CatalogClient', () => {
     await expect(client.search('x')).rejects.toMatchObject({ code: 'unreachable' });
   });
 });
+
+describe('mounted under a prefix, as dream-torrent does', () => {
+  it('answers under /catalog with the same errors, and leaves the host app’s other routes alone', async () => {
+    const Fastify = (await import('fastify')).default;
+    const { catalogRoutes } = await import('@dream/catalog');
+    const s = await openEmbeddedStore({ stateDir: tempDir('prefix') });
+    const host = Fastify();
+    host.get('/status', async () => ({ engine: 'ok' }));
+    await host.register(catalogRoutes(s, { rateLimit: false }), { prefix: '/catalog' });
+    try {
+      const e = entry(alice, 1, 'Prefixed');
+      expect(
+        (await host.inject({ method: 'PUT', url: `/catalog/entries/${e.infohash}`, payload: e })).statusCode,
+      ).toBe(201);
+      expect((await host.inject('/catalog/search?q=prefixed')).json().total).toBe(1);
+      await expectRefused(await host.inject('/catalog/entries/nope'), 400, 'invalid_infohash');
+      expect((await host.inject('/status')).json()).toEqual({ engine: 'ok' });
+    } finally {
+      await host.close();
+      await s.close();
+    }
+  });
+
+  it('a store that cannot be reached answers 503 store_unavailable', async () => {
+    const down = {
+      search: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'ConnectionError' });
+      },
+    } as unknown as Store;
+    const srv = await buildCatalogServer(down, { rateLimit: false });
+    try {
+      await expectRefused(await srv.inject('/search?q=x'), 503, 'store_unavailable');
+    } finally {
+      await srv.close();
+    }
+  });
+});

@@ -157,6 +157,13 @@ export function catalogRoutes(store: CatalogStore, opts: CatalogRoutesOptions = 
       if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
         return reply.code(415).send(errorBody('unsupported_media_type', 'send the body as application/json'));
       }
+      // The Elasticsearch client's transport errors: the store is down, not the request wrong.
+      if (['ConnectionError', 'TimeoutError', 'NoLivingConnectionsError'].includes((err as Error).name)) {
+        req.log.error({ err }, 'catalog store unreachable');
+        return reply
+          .code(503)
+          .send(errorBody('store_unavailable', 'the catalog store is unreachable; retry later'));
+      }
       if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
         return reply.code(fe.statusCode).send(errorBody('bad_request', fe.message));
       }
