@@ -156,9 +156,10 @@ describe('local API', () => {
     const settled: Array<{ statusCode: number; body: string }> = [];
     const extra = 10;
     const open = Array.from({ length: MAX_OPEN_LOOKUPS + extra }, () =>
-      api.app
-        .inject({ method: 'GET', url: `/v1/peers/${randomInfohash()}?timeout_ms=120000` })
-        .then((r) => (settled.push(r), r)),
+      api.app.inject({ method: 'GET', url: `/v1/peers/${randomInfohash()}?timeout_ms=120000` }).then((r) => {
+        settled.push(r);
+        return r;
+      }),
     );
     // The streams within the bound stay open until their deadline; the ones beyond it are refused.
     await eventually(() => settled.length >= extra);
