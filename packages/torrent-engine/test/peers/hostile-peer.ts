@@ -35,7 +35,7 @@ export interface HostilePeerOptions {
   /** Folder holding the torrent's root file/folder (like libtorrent's savePath). */
   dir: string;
   /** Which pieces get wrong bytes. Default: none (an honest peer, until `protocol` says otherwise). */
-  corrupt?: { pieces?: number[]; probability?: number; all?: boolean; seed?: number };
+  corrupt?: { pieces?: readonly number[]; probability?: number; all?: boolean; seed?: number };
   /** Misbehave at the protocol level instead of serving data. */
   protocol?: ProtocolAbuse;
   /** Ports (on 127.0.0.1) to dial at start; more later with `connect`. */
