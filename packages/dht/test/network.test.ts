@@ -73,8 +73,17 @@ describe('a 50-node network on loopback', () => {
     while ((await stored()) < 3 && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 100));
     expect(await stored()).toBeGreaterThanOrEqual(3);
 
-    const results = await inBatches(nodes, 8, (n) => findPeersOnce(n.dht, Buffer.from(ih, 'hex')));
-    const missing = results.map((r, i) => (r.some((p) => p.port === 6999) ? -1 : i)).filter((i) => i >= 0);
+    // A lookup whose queries all time out (2 s each) on a loaded machine is retried, as a client
+    // would; a node that still cannot find the peer after three lookups fails the test.
+    const finds = async (n: DhtNode) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const found = await findPeersOnce(n.dht, Buffer.from(ih, 'hex'));
+        if (found.some((p) => p.host === '127.0.0.1' && p.port === 6999)) return true;
+      }
+      return false;
+    };
+    const results = await inBatches(nodes, 8, finds);
+    const missing = results.map((ok, i) => (ok ? -1 : i)).filter((i) => i >= 0);
     expect(missing, `nodes that did not find the peer: ${missing.join(', ')}`).toEqual([]);
     const viaDaemon = await collect(seeker.findPeers(ih, { timeoutMs: 10_000 }));
     expect(viaDaemon).toContainEqual({ host: '127.0.0.1', port: 6999 });
