@@ -31,6 +31,7 @@ const snapshotArb: fc.Arbitrary<SchedulerSnapshot> = fc
     seed: fc.integer(),
     background: fc.boolean(),
     budget: fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+    backgroundCap: fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }),
   })
   .chain((g) => {
     const lastSize = Math.max(1, Math.round(g.pieceLength * g.lastFraction));
@@ -225,6 +226,15 @@ function checkPlan(s: SchedulerSnapshot, plan: RequestPlan): void {
     if (r.duplicate) expect(before + 1).toBeLessThanOrEqual(DEFAULT_PLAN_OPTIONS.maxDuplicates);
   }
   if (plan.endgame) expect(s.background).not.toBe(false);
+  // the background cap counts background requests kept in flight plus new ones
+  if (s.maxBackgroundOutstanding !== undefined) {
+    const kept = s.inFlight.filter(
+      (r) =>
+        peers.has(r.peerId) && !inWindow(s, r.piece) && !cancelledKeys.has(key(r.peerId, r.piece, r.begin)),
+    ).length;
+    const added = plan.requests.filter((r) => !inWindow(s, r.piece)).length;
+    expect(added).toBeLessThanOrEqual(Math.max(0, s.maxBackgroundOutstanding - kept));
+  }
 }
 
 describe('planRequests properties', () => {

@@ -365,6 +365,20 @@ const cases: Case[] = [
     check: (plan) => expect(plan.requests).toHaveLength(4),
   },
   {
+    name: 'the background cap bounds rarest-first work but not the windows',
+    snapshot: snap({
+      pieceCount: 8,
+      inFlight: [flight('a', 7, 0)],
+      peers: [peer('a')],
+      readers: [{ id: 'r', start: 0, end: PIECE, playhead: 0, bytesPerSecond: MIB }],
+      maxBackgroundOutstanding: 3,
+    }),
+    check: (plan) => {
+      expect(plan.requests.filter((r) => r.piece === 0)).toHaveLength(4);
+      expect(plan.requests.filter((r) => r.piece !== 0)).toHaveLength(2);
+    },
+  },
+  {
     name: 'background off and no reader: nothing to do',
     snapshot: snap({ peers: [peer('a')], background: false }),
     check: (plan) => expect(plan).toEqual({ requests: [], cancels: [], endgame: false }),

@@ -60,6 +60,7 @@ class Planner {
   private readonly requests: PlannedRequest[] = [];
   private readonly cancels: PlannedCancel[] = [];
   private budget: number;
+  private backgroundBudget = Number.POSITIVE_INFINITY;
   private totalFree = 0;
 
   constructor(private readonly s: SchedulerSnapshot) {
@@ -86,6 +87,11 @@ class Planner {
     this.planDeadlines();
     let endgame = false;
     if (this.background) {
+      if (this.s.maxBackgroundOutstanding !== undefined) {
+        let out = 0;
+        for (const p of this.peers) out += p.backgroundCount;
+        this.backgroundBudget = this.s.maxBackgroundOutstanding - out;
+      }
       this.planBackground();
       endgame = this.everyNeededBlockInFlight();
       if (endgame) this.planEndgame();
@@ -351,7 +357,7 @@ class Planner {
   // --- 4. background: rarest first ----------------------------------------------------------
 
   private planBackground(): void {
-    if (this.totalFree <= 0 || this.budget <= 0) return;
+    if (this.totalFree <= 0 || this.budget <= 0 || this.backgroundBudget <= 0) return;
     const { g, s, now } = this;
     const order = this.backgroundOrder();
     const open = this.peers.filter((p) => this.free(p) > 0);
@@ -360,7 +366,7 @@ class Planner {
     const minCostAll = usable[0]?.cost ?? 1;
     const cands: PeerModel[] = [];
     for (let j = 0; j < order.length; j++) {
-      if (this.totalFree <= 0 || this.budget <= 0) return;
+      if (this.totalFree <= 0 || this.budget <= 0 || this.backgroundBudget <= 0) return;
       const piece = order[j]!;
       cands.length = 0;
       let minCost = Number.POSITIVE_INFINITY;
@@ -379,7 +385,7 @@ class Planner {
       // The whole piece goes to one peer while it has room (the one expected to deliver soonest):
       // pieces complete sooner, and a piece failing its hash has one suspect.
       let cur: PeerModel | undefined;
-      for (let b = 0; b < n && this.budget > 0; b++) {
+      for (let b = 0; b < n && this.budget > 0 && this.backgroundBudget > 0; b++) {
         if (received?.get(b)) continue;
         const list = this.flight.get(piece, b);
         if (list && this.liveCount(list) > 0) continue;
@@ -399,6 +405,7 @@ class Planner {
           if (!cur) break;
         }
         this.assign(cur, piece, b, len, undefined, false, false);
+        this.backgroundBudget--;
         if (cur.count >= cur.limit) filled = true;
       }
       if (filled) {
@@ -475,6 +482,7 @@ class Planner {
       if (this.totalFree <= 0 || this.budget <= 0) return;
       const piece = Math.floor(key / g.blocksPerPiece);
       const block = key - piece * g.blocksPerPiece;
+      if (!this.inWindow[piece] && this.backgroundBudget <= 0) continue;
       const len = blockLength(g, piece, block);
       const list = this.flight.get(piece, block);
       let best: PeerModel | undefined;
@@ -488,7 +496,9 @@ class Planner {
           bestEta = e;
         }
       }
-      if (best) this.assign(best, piece, block, len, this.deadlines.get(key), false, true);
+      if (!best) continue;
+      this.assign(best, piece, block, len, this.deadlines.get(key), false, true);
+      if (!this.inWindow[piece]) this.backgroundBudget--;
     }
   }
 }

@@ -116,6 +116,12 @@ export interface SchedulerSnapshot {
    * divideBudget()). Default: no cap beyond the peers' own pipelines.
    */
   maxTotalOutstanding?: number;
+  /**
+   * Cap on background requests (outside every window) in flight, when background is on: lets a
+   * streaming viewer trade rarest-first pieces with the swarm (issue 7) at a bounded cost instead
+   * of downloading the rest of the file at full speed. Default: no cap.
+   */
+  maxBackgroundOutstanding?: number;
   options?: Partial<PlanOptions>;
 }
 
