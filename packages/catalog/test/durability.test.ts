@@ -7,7 +7,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateSigningKey, openEmbeddedStore } from '@dream/catalog';
 import { afterAll, describe, expect, it } from 'vitest';
-import { crc32 } from '../src/crc32.js';
+import { crc32, crc32Table } from '../src/crc32.js';
 import { frame, LOG_MAGIC, parseLog } from '../src/embedded/append-log.js';
 import { entry, hashOf, tempDir } from './helpers.js';
 
@@ -115,6 +115,9 @@ describe('the log', () => {
 
   it('crc32 is the IEEE one', () => {
     expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32Table(Buffer.from('123456789'))).toBe(0xcbf43926);
+    const big = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) & 0xff));
+    expect(crc32Table(big)).toBe(crc32(big));
   });
 
   it('compaction keeps exactly the live entries and tombstones', async () => {
