@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parseTorrentLib from 'parse-torrent';
 import { describe, expect, it } from 'vitest';
+import type { BEncodable } from '../src/metainfo/bdecode.js';
 import {
+  BDict,
+  type BValue,
   bdecode,
   bencode,
   METAINFO_ERROR_CODES,
@@ -71,7 +74,34 @@ describe('bdecode', () => {
     );
   });
 
-  it('round-trips random structures and never throws anything but MetainfoError on garbage', () => {
+  it('round-trips random canonical structures byte for byte', () => {
+    let seed = 99;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const gen = (depth: number): BEncodable => {
+      const k = depth > 4 ? rnd(2) : rnd(4);
+      if (k === 0) return rnd(2) ? rnd(1_000_000) - 500_000 : Number.MAX_SAFE_INTEGER - rnd(10);
+      if (k === 1) return Buffer.from(Array.from({ length: rnd(20) }, () => rnd(256)));
+      if (k === 2) return Array.from({ length: rnd(5) }, () => gen(depth + 1));
+      const o: Record<string, BEncodable> = {};
+      for (let i = rnd(5); i > 0; i--) o[`k${rnd(50)}`] = gen(depth + 1);
+      return o;
+    };
+    const back = (v: BValue): BEncodable => {
+      if (v instanceof BDict) return Object.fromEntries([...v.map].map(([key, x]) => [key, back(x)]));
+      if (Array.isArray(v)) return v.map(back);
+      if (typeof v === 'bigint') throw new Error('unexpected bigint');
+      return v;
+    };
+    for (let n = 0; n < 500; n++) {
+      const bytes = bencode(gen(0));
+      expect(Buffer.from(bencode(back(bdecode(bytes)))).equals(Buffer.from(bytes))).toBe(true);
+    }
+  });
+
+  it('never throws anything but MetainfoError on mutated torrents', () => {
     let seed = 7;
     const rnd = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;

@@ -2,6 +2,8 @@
  * Child process for the kill -9 test (run with tsx). Opens the store with whatever resume data was
  * saved, saves resume data as the store flushes, writes the pieces it lacks in a shuffled order
  * and prints "wrote <i>" after each write has returned 'ok'. The parent SIGKILLs it at random.
+ * One open file at a time and a 20 ms flush interval: evictions (fsync on close) and flushes
+ * overlap writes as often as possible.
  * argv: torrentPath root stateDir seed
  */
 import { readFile } from 'node:fs/promises';
@@ -20,7 +22,12 @@ const [torrentPath, root, stateDir, seedText, dataSeed] = process.argv.slice(2) 
 const meta = parseTorrent(await readFile(torrentPath));
 const resumeStore = new ResumeStore(stateDir);
 const resume = await resumeStore.load(meta.infohash);
-const store = await PieceStore.open(meta, { root, ...(resume ? { resume } : {}), flushIntervalMs: 20 });
+const store = await PieceStore.open(meta, {
+  root,
+  ...(resume ? { resume } : {}),
+  flushIntervalMs: 20,
+  maxOpenFiles: 1,
+});
 store.on('resume', (d) => {
   void resumeStore.save(d);
 });
