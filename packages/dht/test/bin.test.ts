@@ -42,6 +42,7 @@ describe('dream-dht bin', () => {
     [['--bogus'], /unknown option "--bogus"/],
     [['--config'], /--config needs a value/],
     [['extra'], /unexpected argument "extra"/],
+    [['--log-level', 'loud'], /--log-level: expected one of/],
   ])('exits 2 on bad arguments %j', (args, message) => {
     const r = run(args);
     expect(r.status).toBe(2);

@@ -131,6 +131,13 @@ describe('parseArgs', () => {
     [['--config'], { kind: 'error', message: '--config needs a value' }],
     [['--config', '--log-level'], { kind: 'error', message: '--config needs a value' }],
     [['--port', '1'], { kind: 'error', message: 'unknown option "--port"' }],
+    [
+      ['--log-level', 'loud'],
+      {
+        kind: 'error',
+        message: '--log-level: expected one of trace, debug, info, warn, error, fatal, silent, found "loud"',
+      },
+    ],
   ])('%j', (argv, expected) => {
     expect(parseArgs(argv)).toEqual(expected);
   });

@@ -20,6 +20,8 @@ Options:
   -V, --version      show the version
 `;
 
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 export function parseArgs(argv: string[]): ParsedArgs {
   let config: string | undefined;
   let logLevel: string | undefined;
@@ -37,7 +39,12 @@ export function parseArgs(argv: string[]): ParsedArgs {
         return { kind: 'error', message: `${name} needs a value` };
       }
       if (name === '--config') config = value;
-      else logLevel = value;
+      else if (!LEVELS.includes(value)) {
+        return {
+          kind: 'error',
+          message: `--log-level: expected one of ${LEVELS.join(', ')}, found "${value}"`,
+        };
+      } else logLevel = value;
       continue;
     }
     if (arg.startsWith('-')) return { kind: 'error', message: `unknown option ${JSON.stringify(arg)}` };
