@@ -21,11 +21,24 @@ const WHITESPACE = /[\p{White_Space}]+/gu;
 const COMBINING_RUN = new RegExp(`(\\p{M}{${MAX_COMBINING_RUN}})\\p{M}+`, 'gu');
 
 export function normalizeTitle(raw: string): string {
+  // Each step can undo another (removing a bidi mark between "A" and U+0301 lets NFC compose them;
+  // cutting marks can change composition), so repeat to a fixed point. Two rounds settle every case
+  // the property test has found; the bound only guards against a pathological input.
+  let s = raw;
+  for (let round = 0; round < 8; round++) {
+    const next = normalizeOnce(s);
+    if (next === s) break;
+    s = next;
+  }
+  return s;
+}
+
+function normalizeOnce(s: string): string {
   // With the u flag a lone surrogate is one code point of category Cs, so FORBIDDEN removes it.
-  return raw
-    .normalize('NFC')
+  return s
     .replace(WHITESPACE, ' ')
     .replace(FORBIDDEN, '')
+    .normalize('NFC')
     .replace(COMBINING_RUN, '$1')
     .replace(WHITESPACE, ' ')
     .trim();

@@ -18,13 +18,18 @@ afterAll(() => {
 });
 
 /** Runs the writer until it has acknowledged at least `acks` writes, then SIGKILLs it. */
-function writeThenKill(stateDir: string, start: number, acks: number): Promise<string[]> {
+function writeThenKill(
+  stateDir: string,
+  start: number,
+  acks: number,
+): Promise<{ acked: string[]; compactions: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WRITER, stateDir, String(start)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);
     const acked: string[] = [];
+    let compactions = 0;
     let buf = '';
     let stderr = '';
     let killed = false;
@@ -33,7 +38,10 @@ function writeThenKill(stateDir: string, start: number, acks: number): Promise<s
       buf += d.toString();
       const lines = buf.split('\n');
       buf = lines.pop()!;
-      for (const l of lines) if (/^[0-9a-f]{40}$/.test(l)) acked.push(l);
+      for (const l of lines) {
+        if (/^[0-9a-f]{40}$/.test(l)) acked.push(l);
+        else if (l === 'compacted') compactions++;
+      }
       if (!killed && acked.length >= acks) {
         killed = true;
         child.kill('SIGKILL');
@@ -41,7 +49,7 @@ function writeThenKill(stateDir: string, start: number, acks: number): Promise<s
     });
     child.on('exit', (code, signal) => {
       // Lines printed before the kill are acknowledged writes; a partial last line is not.
-      if (signal === 'SIGKILL') resolve(acked);
+      if (signal === 'SIGKILL') resolve({ acked, compactions });
       else reject(new Error(`writer exited with ${code} before being killed: ${stderr}`));
     });
   });
@@ -51,8 +59,11 @@ describe('kill -9 during a run of writes', () => {
   it('every acknowledged write is there after restart, over three crashes', async () => {
     const stateDir = tempDir('kill');
     const all: string[] = [];
+    let compactions = 0;
     for (let round = 0; round < 3; round++) {
-      const acked = await writeThenKill(stateDir, 1 + round * 1_000_000, 300 + round * 100);
+      const run = await writeThenKill(stateDir, 1 + round * 1_000_000, 300 + round * 100);
+      const acked = run.acked;
+      compactions += run.compactions;
       expect(acked.length).toBeGreaterThanOrEqual(300);
       all.push(...acked);
       // The stale lock of the killed writer is taken over; the log is replayed.
@@ -67,6 +78,7 @@ describe('kill -9 during a run of writes', () => {
         await store.close();
       }
     }
+    expect(compactions).toBeGreaterThan(0);
   });
 });
 

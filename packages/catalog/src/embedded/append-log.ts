@@ -105,7 +105,7 @@ export class AppendLog {
     }
     if (data.length === 0) {
       // A new log (or one whose magic never reached the disk): write the magic durably first.
-      await writeFile(path, LOG_MAGIC);
+      await writeFile(path, LOG_MAGIC, { mode: 0o600 });
       const fh = await open(path, 'r+');
       await fh.sync();
       await fh.close();
@@ -218,7 +218,7 @@ export class AppendLog {
   private async doRewrite(records: Buffer[]): Promise<void> {
     const tmp = `${this.path}.compact`;
     const body = Buffer.concat([LOG_MAGIC, ...records]);
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, 'w', 0o600);
     try {
       await fh.writeFile(body);
       await fh.sync();
