@@ -76,9 +76,12 @@ export async function startDhtDaemon(
     log.info({ tableSize: node.dht.nodes.count() }, 'DHT bootstrap lookup finished'),
   );
 
+  let lastSaved: SavedNode[] = saved?.nodes ?? [];
   const save = () => {
     try {
-      saveState(file, { nodeId: node.nodeId, nodes: node.table() as SavedNode[] });
+      const nodes = tableToSave(node.table() as SavedNode[], lastSaved);
+      saveState(file, { nodeId: node.nodeId, nodes });
+      lastSaved = nodes;
       log.debug({ file, nodes: node.dht.nodes.count() }, 'routing table saved');
     } catch (err) {
       log.error({ file, err: (err as Error).message }, 'cannot save the routing table');
@@ -234,4 +237,22 @@ function putError(err: Error & { code?: unknown }): ApiError {
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Below this many live nodes the table is too thin to rejoin from alone (a laptop that was offline
+ * has timed out most of its contacts), so the previously saved nodes are kept after the live ones:
+ * some of them are probably still up, and a restart then still rejoins without bootstrap nodes.
+ */
+const THIN_TABLE = 8;
+const KEEP_PREVIOUS = 200;
+
+export function tableToSave(live: SavedNode[], previous: SavedNode[]): SavedNode[] {
+  const out = live.map((n) => ({ id: n.id, host: n.host, port: n.port }));
+  if (out.length >= THIN_TABLE) return out;
+  const ids = new Set(out.map((n) => n.id.toString('hex')));
+  for (const n of previous.slice(0, KEEP_PREVIOUS)) {
+    if (!ids.has(n.id.toString('hex'))) out.push(n);
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import { Announcer } from '../src/announcer.js';
 import { generateKeypair, immutableTarget, signatureData, signMutable, verifyMutable } from '../src/bep44.js';
 import { parseArgs } from '../src/bin/args.js';
 import { resolveBootstrap } from '../src/bootstrap.js';
+import { tableToSave } from '../src/daemon.js';
 import { PeerStore } from '../src/peer-store.js';
 
 const peer = (i: number) => Buffer.from([10, 0, (i >> 8) & 255, i & 255, 0x1a, 0xe1]);
@@ -159,5 +160,18 @@ describe('BEP 44 helpers', () => {
 
   it('computes immutable targets as sha1 of the bencoded value (BEP 44 example)', () => {
     expect(immutableTarget(Buffer.from('Hello World!'))).toBe('e5f96f6f38320f0f33959cb4d3d656452117aadb');
+  });
+});
+
+describe('tableToSave', () => {
+  const n = (i: number) => ({ id: Buffer.alloc(20, i), host: `10.0.0.${i}`, port: 6881 });
+  it('saves the live table when it is healthy', () => {
+    const live = Array.from({ length: 10 }, (_, i) => n(i));
+    expect(tableToSave(live, [n(50)])).toHaveLength(10);
+  });
+  it('keeps previously saved nodes when the live table is thin (offline for a while)', () => {
+    const saved = tableToSave([n(1)], [n(1), n(2), n(3)]);
+    expect(saved.map((x) => x.host)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(tableToSave([], [n(4)])).toHaveLength(1);
   });
 });
