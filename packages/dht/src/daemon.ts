@@ -159,7 +159,13 @@ function dhtService(node: DhtNode, announcer: Announcer, started: number): DhtSe
         storedPeers: node.peers.size,
         storedInfohashes: node.peers.infohashes,
         announced: announcer.size,
-        traffic: { ...node.socket.traffic },
+        traffic: {
+          packetsIn: node.socket.traffic.packetsIn,
+          packetsOut: node.socket.traffic.packetsOut,
+          bytesIn: node.socket.traffic.bytesIn,
+          bytesOut: node.socket.traffic.bytesOut,
+          dropped: node.socket.traffic.dropped,
+        },
         uptimeSeconds: Math.floor((now - started) / 1000),
         bootstrapped: node.isBootstrapped(),
       };

@@ -8,7 +8,8 @@
  */
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { type BValue, bdecode, bencode } from './bencode.js';
+import { filterCompactNodes, filterCompactPeers } from './addresses.js';
+import { type BDict, type BValue, bdecode, bencode } from './bencode.js';
 import { checkMessage } from './krpc-guard.js';
 
 /**
@@ -28,19 +29,30 @@ export interface Traffic {
   bytesIn: number;
   bytesOut: number;
   dropped: number;
+  /** Replies from which unusable node or peer addresses were removed. */
+  filteredContacts: number;
 }
 
 export class GuardedSocket extends EventEmitter {
-  readonly traffic: Traffic = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0 };
+  readonly traffic: Traffic = {
+    packetsIn: 0,
+    packetsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    dropped: 0,
+    filteredContacts: 0,
+  };
+  private readonly now: () => number;
   /** The last few drop reasons, for debugging and tests. */
   readonly dropReasons = new Map<string, number>();
   private readonly outstanding = new Map<string, number>();
 
   constructor(
     private readonly udp: Socket,
-    private readonly now: () => number = Date.now,
+    private readonly opts: { allowLoopback: boolean; now?: () => number } = { allowLoopback: true },
   ) {
     super();
+    this.now = opts.now ?? Date.now;
     udp.on('message', (buf, rinfo) => this.onPacket(buf, rinfo));
     udp.on('error', (err) => this.emit('error', err));
     udp.on('listening', () => this.emit('listening'));
@@ -129,8 +141,35 @@ export class GuardedSocket extends EventEmitter {
       }
       this.outstanding.delete(key);
     }
+    const out = check.y === 'r' ? this.sanitizeReply(buf, decoded.value as BDict) : buf;
     if (this.listenerCount('krpc-in')) this.emit('krpc-in', decoded.value, rinfo);
-    this.emit('message', buf, rinfo);
+    this.emit('message', out, rinfo);
+  }
+
+  /**
+   * Removes unusable contacts (addresses.ts) from a reply's nodes and values, re-encoding only
+   * when something was removed.
+   */
+  private sanitizeReply(buf: Buffer, msg: BDict): Buffer {
+    const r = msg.r as BDict;
+    let changed = false;
+    if (Buffer.isBuffer(r.nodes)) {
+      const nodes = filterCompactNodes(r.nodes, this.opts.allowLoopback);
+      if (nodes !== r.nodes) {
+        r.nodes = nodes;
+        changed = true;
+      }
+    }
+    if (Array.isArray(r.values)) {
+      const values = filterCompactPeers(r.values as Buffer[], this.opts.allowLoopback);
+      if (values.length !== r.values.length) {
+        r.values = values;
+        changed = true;
+      }
+    }
+    if (!changed) return buf;
+    this.traffic.filteredContacts++;
+    return bencode(msg);
   }
 
   private drop(reason: string): void {

@@ -49,7 +49,9 @@ export async function createDhtNode(opts: DhtNodeOptions): Promise<DhtNode> {
       `dht.host "${opts.host}" is IPv6: the mainline DHT (BEP 5 compact node info) is IPv4; BEP 32 is not supported yet`,
     );
   }
-  const socket = new GuardedSocket(createSocket('udp4'));
+  // Loopback contacts are only meaningful when we are on loopback ourselves (see addresses.ts).
+  const allowLoopback = opts.host.startsWith('127.') || opts.bootstrap.some((b) => b.host.startsWith('127.'));
+  const socket = new GuardedSocket(createSocket('udp4'), { allowLoopback });
   const peers = new PeerStore({ maxPeers: opts.maxStoredPeers, ttlMs: opts.peerTtlMs });
   const dht = new DHT({
     nodeId: opts.nodeId,

@@ -1,9 +1,14 @@
+import type { Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { filterCompactNodes, filterCompactPeers, usableContact } from '../src/addresses.js';
 import { Announcer } from '../src/announcer.js';
+import { bdecode, bencode } from '../src/bencode.js';
 import { generateKeypair, immutableTarget, signatureData, signMutable, verifyMutable } from '../src/bep44.js';
 import { parseArgs } from '../src/bin/args.js';
 import { resolveBootstrap } from '../src/bootstrap.js';
 import { tableToSave } from '../src/daemon.js';
+import { GuardedSocket } from '../src/guarded-socket.js';
 import { PeerStore } from '../src/peer-store.js';
 
 const peer = (i: number) => Buffer.from([10, 0, (i >> 8) & 255, i & 255, 0x1a, 0xe1]);
@@ -173,5 +178,77 @@ describe('tableToSave', () => {
     const saved = tableToSave([n(1)], [n(1), n(2), n(3)]);
     expect(saved.map((x) => x.host)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     expect(tableToSave([], [n(4)])).toHaveLength(1);
+  });
+});
+
+describe('unusable contacts', () => {
+  const node = (ip: number[], port: number) =>
+    Buffer.concat([Buffer.alloc(20, 9), Buffer.from(ip), Buffer.from([port >> 8, port & 255])]);
+
+  it.each([
+    ['10.1.2.3', 6881, false, true],
+    ['192.168.1.2', 6881, false, true],
+    ['8.8.8.8', 6881, false, true],
+    ['127.0.0.1', 6881, false, false],
+    ['127.0.0.1', 6881, true, true],
+    ['0.0.0.0', 6881, true, false],
+    ['224.0.0.1', 6881, true, false],
+    ['255.255.255.255', 6881, true, false],
+    ['8.8.8.8', 0, true, false],
+  ])('%s:%i (loopback allowed: %s) -> %s', (host, port, allowLoopback, ok) => {
+    expect(usableContact(host, port, allowLoopback)).toBe(ok);
+  });
+
+  it('filters compact nodes and peers, returning the same buffer when nothing is removed', () => {
+    const good = Buffer.concat([node([8, 8, 8, 8], 1), node([10, 0, 0, 1], 2)]);
+    expect(filterCompactNodes(good, false)).toBe(good);
+    const mixed = Buffer.concat([
+      node([127, 0, 0, 1], 22),
+      good,
+      node([224, 0, 0, 1], 5),
+      node([1, 1, 1, 1], 0),
+    ]);
+    expect(filterCompactNodes(mixed, false).equals(good)).toBe(true);
+    const peers = [
+      Buffer.from([1, 2, 3, 4, 0, 80]),
+      Buffer.from([127, 0, 0, 1, 0, 22]),
+      Buffer.from([1, 2, 3]),
+    ];
+    expect(filterCompactPeers(peers, false)).toEqual([peers[0]]);
+  });
+
+  it('the guarded socket strips them from solicited replies before k-rpc sees them', () => {
+    const fakeUdp = Object.assign(new EventEmitter(), {
+      send: (_b: Buffer, _o: number, _l: number, _p: number, _h: string, cb: () => void) => cb(),
+      address: () => ({ address: '0.0.0.0', family: 'IPv4', port: 6881 }),
+    });
+    const sock = new GuardedSocket(fakeUdp as unknown as Socket, { allowLoopback: false });
+    const seen: Buffer[] = [];
+    sock.on('message', (b: Buffer) => seen.push(b));
+    const q = bencode({
+      t: Buffer.from('xy'),
+      y: 'q',
+      q: 'find_node',
+      a: { id: Buffer.alloc(20), target: Buffer.alloc(20) },
+    });
+    sock.send(q, 0, q.length, 6881, '192.0.2.7');
+    const reply = bencode({
+      t: Buffer.from('xy'),
+      y: 'r',
+      r: {
+        id: Buffer.alloc(20, 1),
+        nodes: Buffer.concat([node([127, 0, 0, 1], 22), node([8, 8, 8, 8], 6881)]),
+      },
+    });
+    const rinfo = { address: '192.0.2.7', port: 6881, family: 'IPv4', size: reply.length };
+    fakeUdp.emit('message', reply, rinfo);
+    expect(seen).toHaveLength(1);
+    const r = (bdecode(seen[0]!) as { ok: true; value: { r: { nodes: Buffer } } }).value.r;
+    expect(r.nodes.equals(node([8, 8, 8, 8], 6881))).toBe(true);
+    expect(sock.traffic.filteredContacts).toBe(1);
+    // The same reply again is no longer solicited: dropped.
+    fakeUdp.emit('message', reply, rinfo);
+    expect(seen).toHaveLength(1);
+    expect(sock.traffic.dropped).toBe(1);
   });
 });
