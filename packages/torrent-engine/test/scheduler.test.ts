@@ -379,6 +379,22 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'with the torrent budget spent on background work, an urgent block preempts one',
+    snapshot: snap({
+      inFlight: [flight('a', 2, 0, 30), flight('a', 2, 1, 20)],
+      peers: [peer('a')],
+      readers: [{ id: 'r', start: 0, end: PIECE, playhead: 0, bytesPerSecond: MIB }],
+      maxTotalOutstanding: 2,
+    }),
+    check: (plan) => {
+      expect(plan.cancels.map((c) => [c.piece, c.begin / BLOCK, c.reason])).toEqual([
+        [2, 1, 'preempt'],
+        [2, 0, 'preempt'],
+      ]);
+      expect(reqs(plan)).toEqual(['a:0/0', 'a:0/1']);
+    },
+  },
+  {
     name: 'background off and no reader: nothing to do',
     snapshot: snap({ peers: [peer('a')], background: false }),
     check: (plan) => expect(plan).toEqual({ requests: [], cancels: [], endgame: false }),

@@ -207,9 +207,10 @@ class Planner {
     const order = [...this.deadlines].sort((a, b) => a[1] - b[1] || a[0] - b[0]);
     const holders = new Map<number, PeerModel[]>();
     for (const [key, deadline] of order) {
-      if (this.budget <= 0) return;
       const urgent = deadline - now <= o.urgentHorizonMs;
-      if (!urgent && this.totalFree <= 0) return; // the rest is not urgent either: sorted
+      // Sorted: once a block is not urgent, none of the rest is. Without free slots (or with the
+      // torrent's budget spent) only urgent blocks go on, by preempting background requests.
+      if (!urgent && (this.totalFree <= 0 || this.budget <= 0)) return;
       const piece = Math.floor(key / g.blocksPerPiece);
       const block = key - piece * g.blocksPerPiece;
       const list = this.flight.get(piece, block);
@@ -253,14 +254,15 @@ class Planner {
       if (asked?.some((r) => r.peerId === p.id)) continue;
       const e = now + p.latencyMs + (p.queueBytes + len) * p.msPerByte;
       let preempt = false;
-      if (p.count >= p.limit) {
+      if (p.count >= p.limit || this.budget <= 0) {
         const later = e + len * p.msPerByte; // it could take the block once a slot frees
         if (!urgent) {
           if (p.count > 0 && later <= deadline && p.cost < waitCost) waitCost = p.cost;
           continue;
         }
         if (later < ideal) ideal = later;
-        if (!this.preemptable(p)) continue;
+        // A swap must fit the torrent's budget too (it is over when the budget shrank).
+        if (this.budget < 0 || !this.preemptable(p)) continue;
         preempt = true;
       } else if (e < ideal) ideal = e;
       const meets = e <= deadline;
