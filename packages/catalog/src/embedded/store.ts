@@ -19,7 +19,8 @@ import { clampPage, clampRecent } from '../page.js';
 import type { CatalogStore, PutResult } from '../store.js';
 import { AppendLog, frame } from './append-log.js';
 import { acquireLock } from './lock.js';
-import { TitleIndex } from './title-index.js';
+import { type IndexHit, TitleIndex } from './title-index.js';
+import { topK } from './top-k.js';
 
 type LogRecord = { op: 'put'; e: CatalogEntry } | { op: 'del'; h: string; at?: string };
 
@@ -152,22 +153,19 @@ export class EmbeddedStore implements CatalogStore {
   async search(query: string, page?: SearchPage): Promise<SearchResponse> {
     const { limit, offset } = clampPage(page);
     const hits = this.index.search(query);
-    const ranked = hits
-      .map((h) => ({ h, e: this.entries.get(h.id)! }))
-      .filter((x) => x.e !== undefined)
-      .sort(
-        (a, b) =>
-          b.h.tier - a.h.tier ||
-          b.h.score - a.h.score ||
-          (a.e.createdAt < b.e.createdAt ? 1 : a.e.createdAt > b.e.createdAt ? -1 : 0) ||
-          (a.e.infohash < b.e.infohash ? -1 : 1),
-      );
+    const byRank = (a: IndexHit, b: IndexHit): number => {
+      if (a.tier !== b.tier) return b.tier - a.tier;
+      if (a.score !== b.score) return b.score - a.score;
+      const ea = this.entries.get(a.id)!;
+      const eb = this.entries.get(b.id)!;
+      if (ea.createdAt !== eb.createdAt) return ea.createdAt < eb.createdAt ? 1 : -1;
+      return a.id < b.id ? -1 : 1;
+    };
+    const ranked = topK(hits, offset + limit, byRank).slice(offset);
     return {
-      total: ranked.length,
+      total: hits.length,
       // Tier first, so the reported score orders like the list does.
-      results: ranked
-        .slice(offset, offset + limit)
-        .map((x) => ({ entry: x.e, score: x.h.tier * 1000 + x.h.score })),
+      results: ranked.map((h) => ({ entry: this.entries.get(h.id)!, score: h.tier * 1000 + h.score })),
     };
   }
 

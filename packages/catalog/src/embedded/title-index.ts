@@ -70,6 +70,7 @@ export class TitleIndex {
 
   set(id: string, title: string): void {
     this.remove(id);
+    this.mutations++;
     const tokens = searchTokens(title);
     this.tokens.set(id, tokens);
     for (const t of new Set(tokens)) this.df.set(t, (this.df.get(t) ?? 0) + 1);
@@ -79,6 +80,7 @@ export class TitleIndex {
   remove(id: string): void {
     const old = this.tokens.get(id);
     if (!old) return;
+    this.mutations++;
     this.tokens.delete(id);
     for (const t of new Set(old)) {
       const n = (this.df.get(t) ?? 1) - 1;
@@ -88,38 +90,104 @@ export class TitleIndex {
     this.ms.discard(id);
   }
 
-  /** A word in more than COMMON_FRACTION of titles (and at least COMMON_MIN of them). */
-  private isCommon(term: string): boolean {
-    return (this.df.get(term) ?? 0) > Math.max(COMMON_MIN, this.tokens.size * COMMON_FRACTION);
+  private mutations = 0;
+  private common: { words: Set<string>; at: number } | undefined;
+
+  /**
+   * Words in more than COMMON_FRACTION of titles (and at least COMMON_MIN of them). Recomputed after
+   * enough changes to matter (the set moves slowly), so a search does not rescan the vocabulary.
+   */
+  commonWords(): Set<string> {
+    const stale = Math.max(1000, this.tokens.size * COMMON_FRACTION);
+    if (this.common && this.mutations - this.common.at < stale) return this.common.words;
+    const threshold = Math.max(COMMON_MIN, this.tokens.size * COMMON_FRACTION);
+    const words = new Set<string>();
+    for (const [t, n] of this.df) if (n > threshold) words.add(t);
+    this.common = { words, at: this.mutations };
+    return words;
+  }
+
+  /**
+   * AUTO fuzziness, except: none for words with a digit (2014 is not 2015, S01E02 is not S01E03), and
+   * never enough to reach a common word ("tho" would expand to "the" and match half the catalog:
+   * all cost, no selection).
+   */
+  private fuzzinessFor(term: string, common: Set<string>): number {
+    if (/\d/.test(term)) return 0;
+    let d = autoFuzziness(term.length);
+    for (const c of common) {
+      if (d === 0) break;
+      if (Math.abs(c.length - term.length) > d) continue;
+      const dist = editDistance(term, c, d);
+      if (dist <= d) d = dist - 1;
+    }
+    return Math.max(0, d);
   }
 
   /** Every hit, unsorted (the store breaks ties with fields it owns). */
   search(query: string): IndexHit[] {
     const terms = searchTokens(query).slice(0, MAX_QUERY_TERMS);
     if (terms.length === 0) return [];
-    // Common words cost the most (long posting lists, and fuzzy neighbours that are common too) and
-    // select the least: they are left out of the index query when rarer words are there, and still
-    // count in the tier, so "symphony of the sta" ranks "Symphony of the Stars" above "Stars Symphony".
-    // A common word is spelled right (it is in the vocabulary many times): no fuzzy or prefix for it.
-    const lastTerm = terms[terms.length - 1]!;
-    const rare = terms.filter((t) => !this.isCommon(t));
-    const q = (rare.length > 0 ? rare : terms).join(' ');
+    // Common words ("the", "of") cost the most (long posting lists) and select the least: they stay
+    // out of the index query and only count in the tier, so "symphony of the sta" still ranks
+    // "Symphony of the Stars" first. Likewise a last word that is a prefix of a common word ("th").
+    const common = this.commonWords();
+    const last = terms.length - 1;
+    const prefixOfCommon = (t: string) => {
+      for (const c of common) if (c.startsWith(t)) return true;
+      return false;
+    };
+    const selective = terms.filter((t, i) => !common.has(t) && !(i === last && prefixOfCommon(t)));
+    if (selective.length === 0) return this.scan(terms);
+    const fuzz = new Map(selective.map((t) => [t, this.fuzzinessFor(t, common)]));
     const options = {
-      // Numbers are not typo'd words: 2014 is not 2015, S01E02 is not S01E03.
-      fuzzy: (term: string) => (this.isCommon(term) || /\d/.test(term) ? 0 : autoFuzziness(term.length)),
+      fuzzy: (term: string) => fuzz.get(term) ?? 0,
       prefix: (term: string, i: number, all: string[]) =>
-        i === all.length - 1 && term === lastTerm && term.length >= 2 && !this.isCommon(term),
+        i === all.length - 1 && term === terms[last] && term.length >= 2,
       tokenize: (s: string) => s.split(' '),
       processTerm: (t: string) => t,
       // Down-weight expansions so an exact word outranks its neighbours within a tier.
       weights: { fuzzy: 0.3, prefix: 0.6 },
     };
+    const q = selective.join(' ');
     let hits = this.ms.search(q, { ...options, combineWith: 'AND' });
-    if (hits.length === 0 && q.includes(' ')) hits = this.ms.search(q, { ...options, combineWith: 'OR' });
+    if (hits.length === 0 && selective.length > 1)
+      hits = this.ms.search(q, { ...options, combineWith: 'OR' });
     return hits.map((h) => ({
       id: h.id as string,
       score: h.score,
       tier: matchTier(this.tokens.get(h.id as string) ?? [], terms),
     }));
   }
+
+  /**
+   * Only common words (or a prefix of one): the index would score half the catalog. A linear pass
+   * keeping titles that contain every word is cheaper; shorter titles (closer to exact) score higher.
+   */
+  private scan(terms: string[]): IndexHit[] {
+    const hits: IndexHit[] = [];
+    for (const [id, tokens] of this.tokens) {
+      const tier = matchTier(tokens, terms);
+      if (tier > 0) hits.push({ id, score: 1 / tokens.length, tier });
+    }
+    return hits;
+  }
+}
+
+/** Levenshtein distance, giving up (returning max + 1) as soon as it must exceed max. */
+export function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

@@ -45,7 +45,7 @@ export interface CatalogRoutesOptions {
 
 /** Why these: a person searching types a few queries a second; an uploader publishes a handful of videos. */
 export const DEFAULT_RATE_LIMIT = {
-  read: { burst: 60, perSecond: 20 },
+  read: { burst: 30, perSecond: 10 },
   write: { burst: 20, perSecond: 2 },
 };
 
