@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * dream-torrent: the BitTorrent engine daemon. Starts the engine (peer listener on
+ * torrent.host:torrent.port, torrents restored from general.state_dir/torrents) and the control API
+ * on stream.host:stream.port. SIGTERM/SIGINT flush resume data and exit within STOP_DEADLINE_MS.
+ * Exit codes: 0 stopped cleanly, 1 unexpected error or port in use, 2 bad arguments, 78 bad configuration.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startupConfig } from '@dream/config';
+import { DhtClient } from '@dream/dht';
+import { startControlServer } from '../control-api/index.js';
+import { Engine } from '../engine/engine.js';
+
+/** A hard deadline for shutdown: resume data of a few torrents saves in milliseconds. */
+const STOP_DEADLINE_MS = 4_000;
+
+const USAGE = `Usage: dream-torrent [--config PATH] [--log-level LEVEL]
+
+The Dream BitTorrent engine, with its control API on 127.0.0.1:stream.port.
+
+Options:
+  --config PATH      config file (default: $DREAM_CONFIG, else $XDG_CONFIG_HOME/dream/config.toml)
+  --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default: general.log_level)
+  -h, --help         show this help
+  -V, --version      show the version
+`;
+
+type Args =
+  | { kind: 'run'; config?: string; logLevel?: string }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+function parseArgs(argv: string[]): Args {
+  let config: string | undefined;
+  let logLevel: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '-h' || arg === '--help') return { kind: 'help' };
+    if (arg === '-V' || arg === '--version') return { kind: 'version' };
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    if (name === '--config' || name === '--log-level') {
+      const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
+      if (name === '--config') config = value;
+      else logLevel = value;
+      continue;
+    }
+    return { kind: 'error', message: `unknown argument ${JSON.stringify(arg)}` };
+  }
+  return { kind: 'run', config, logLevel };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.kind === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.kind === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    process.stdout.write(`dream-torrent ${pkg.version}\n`);
+    return;
+  }
+  if (args.kind === 'error') {
+    process.stderr.write(`dream-torrent: ${args.message}\n\n${USAGE}`);
+    process.exit(2);
+    return;
+  }
+  const { config, log } = startupConfig('dream-torrent', { config: args.config, logLevel: args.logLevel });
+  const dht = config.dht.enabled
+    ? new DhtClient({ apiUrl: `http://127.0.0.1:${config.dht.api_port}` })
+    : undefined;
+
+  let engine: Engine;
+  try {
+    engine = await Engine.start({
+      outputDir: config.general.output_dir,
+      resumeDir: path.join(config.general.state_dir, 'torrents'),
+      host: config.torrent.host,
+      port: config.torrent.port,
+      maxConnections: config.torrent.max_connections,
+      dht,
+      log,
+    });
+  } catch (err) {
+    log.fatal((err as Error).message);
+    process.exit(1);
+  }
+  let server: Awaited<ReturnType<typeof startControlServer>>;
+  try {
+    server = await startControlServer(engine, { host: config.stream.host, port: config.stream.port, log });
+  } catch (err) {
+    log.fatal((err as Error).message);
+    await engine.stop();
+    process.exit(1);
+  }
+  const address = server.server.address();
+  const addr = typeof address === 'object' && address ? address : undefined;
+  // A machine-readable line for supervisors and tests (ports may have been 0 = any).
+  log.info(
+    { peerPort: engine.port, apiPort: addr?.port, torrents: engine.list().length },
+    `dream-torrent ready: peers on ${config.torrent.host}:${engine.port}, control API on http://${config.stream.host}:${addr?.port}`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: flushing resume data');
+    const deadline = setTimeout(() => {
+      log.error('shutdown deadline passed; exiting anyway');
+      process.exit(1);
+    }, STOP_DEADLINE_MS);
+    deadline.unref();
+    void (async () => {
+      await server.close().catch(() => {});
+      await engine.stop();
+      log.info('stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`dream-torrent: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,161 @@
+/**
+ * The control API (docs/design/engine.md#control-api): JSON over HTTP on 127.0.0.1 for dream-cli
+ * and the web UI. A fastify plugin, so the same server can also carry the stream routes.
+ * Every error is {error: {code, message}} with a code from ENGINE_ERROR_CODES.
+ */
+import type { Logger } from '@dream/config';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { PeerAddress } from '../bitfield.js';
+import type { AddInput, AddOptions, Engine } from '../engine/engine.js';
+import { ENGINE_ERROR_CODES, EngineError, type EngineErrorCode } from '../engine/errors.js';
+import { allowedHostnames, hostAllowed } from './host-check.js';
+
+export interface ControlApiOptions {
+  /** stream.host: the address the server binds; its name is accepted in Host besides loopback. */
+  bindHost: string;
+  /** Where unexpected (500) errors are logged. */
+  log?: Logger;
+}
+
+/** Largest request body: a .torrent in base64 (E1 caps metainfo far below this). */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+function sendError(reply: FastifyReply, code: EngineErrorCode, message: string): FastifyReply {
+  return reply.code(ENGINE_ERROR_CODES[code]).send({ error: { code, message } });
+}
+
+export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPluginAsync {
+  const allowed = allowedHostnames(opts.bindHost);
+  return async (app: FastifyInstance) => {
+    app.addHook('onRequest', async (req, reply) => {
+      if (!hostAllowed(req.headers.host, allowed)) {
+        return sendError(
+          reply,
+          'forbidden-host',
+          `Host "${req.headers.host ?? ''}" is not served here; use 127.0.0.1`,
+        );
+      }
+    });
+
+    app.setErrorHandler((err: FastifyError | EngineError, _req, reply) => {
+      if (err instanceof EngineError) return sendError(reply, err.code, err.message);
+      const fe = err as FastifyError;
+      if (fe.statusCode && fe.statusCode < 500) {
+        return sendError(reply, 'bad-request', fe.message);
+      }
+      opts.log?.error({ err }, 'control API error');
+      return sendError(reply, 'internal', 'internal error; see the dream-torrent log');
+    });
+    app.setNotFoundHandler((req, reply) =>
+      sendError(reply, 'not-found', `no route ${req.method} ${req.url}`),
+    );
+
+    app.get('/api/health', async () => ({
+      ok: true,
+      torrents: engine.list().length,
+      connections: engine.connectionCount(),
+      port: engine.port,
+    }));
+
+    app.post('/api/torrents', async (req, reply) => {
+      const body = asObject(req.body);
+      const options: AddOptions = {};
+      if (body.paused !== undefined) options.paused = Boolean(body.paused);
+      if (body.selected !== undefined) options.selected = parseSelection(body.selected);
+      if (body.peers !== undefined) options.peers = parsePeers(body.peers);
+      const kinds = ['magnet', 'infohash', 'torrent', 'path'].filter((k) => body[k] !== undefined);
+      if (kinds.length !== 1)
+        throw new EngineError('bad-request', 'give exactly one of magnet, infohash, torrent, path');
+      let input: AddInput;
+      if (typeof body.magnet === 'string') input = { magnet: body.magnet };
+      else if (typeof body.infohash === 'string') input = { infohash: body.infohash };
+      else if (typeof body.torrent === 'string') {
+        if (!/^[A-Za-z0-9+/=\s]*$/.test(body.torrent))
+          throw new EngineError('invalid-torrent', 'torrent must be base64');
+        input = { torrent: Buffer.from(body.torrent, 'base64') };
+      } else if (typeof body.path === 'string') {
+        input = typeof body.name === 'string' ? { path: body.path, name: body.name } : { path: body.path };
+      } else throw new EngineError('bad-request', `${kinds[0]} must be a string`);
+      const summary = await engine.add(input, options);
+      return reply.code(201).send(summary);
+    });
+
+    app.get('/api/torrents', async () => ({ torrents: engine.list() }));
+
+    app.get<{ Params: { infohash: string } }>('/api/torrents/:infohash', async (req) =>
+      engine.detail(req.params.infohash),
+    );
+
+    app.put<{ Params: { infohash: string } }>('/api/torrents/:infohash/files', async (req) => {
+      const body = asObject(req.body);
+      return engine.selectFiles(req.params.infohash, parseSelection(body.selected));
+    });
+
+    app.post<{ Params: { infohash: string } }>('/api/torrents/:infohash/pause', async (req) =>
+      engine.pause(req.params.infohash),
+    );
+    app.post<{ Params: { infohash: string } }>('/api/torrents/:infohash/resume', async (req) =>
+      engine.resume(req.params.infohash),
+    );
+
+    app.delete<{ Params: { infohash: string }; Querystring: { deleteData?: string } }>(
+      '/api/torrents/:infohash',
+      async (req, reply) => {
+        const d = req.query.deleteData;
+        if (d !== undefined && d !== 'true' && d !== 'false') {
+          throw new EngineError('bad-request', 'deleteData is true or false');
+        }
+        await engine.remove(req.params.infohash, { deleteData: d === 'true' });
+        return reply.code(204).send();
+      },
+    );
+
+    app.post<{ Params: { infohash: string } }>('/api/torrents/:infohash/peers', async (req) => {
+      const body = asObject(req.body);
+      const peers = body.peers !== undefined ? parsePeers(body.peers) : parsePeers([body]);
+      return { added: engine.addPeers(req.params.infohash, peers) };
+    });
+  };
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new EngineError('bad-request', 'the body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function parseSelection(v: unknown): number[] | 'all' {
+  if (v === 'all') return 'all';
+  if (Array.isArray(v) && v.every((i) => Number.isInteger(i))) return v as number[];
+  throw new EngineError('invalid-selection', 'selected is "all" or an array of file indices');
+}
+
+function parsePeers(v: unknown): PeerAddress[] {
+  if (!Array.isArray(v) || v.length > 200) {
+    throw new EngineError('invalid-peer', 'peers is an array of at most 200 {host, port} or "host:port"');
+  }
+  return v.map((p) => {
+    if (typeof p === 'string') {
+      const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(p);
+      if (!m?.[1] || !m[2]) throw new EngineError('invalid-peer', `"${p}" is not host:port`);
+      return checkPeer({ host: m[1], port: Number(m[2]) });
+    }
+    if (typeof p !== 'object' || p === null) throw new EngineError('invalid-peer', 'a peer is {host, port}');
+    const o = p as Record<string, unknown>;
+    return checkPeer({ host: o.host as string, port: o.port as number });
+  });
+}
+
+function checkPeer(p: PeerAddress): PeerAddress {
+  if (typeof p.host !== 'string' || p.host.length === 0 || p.host.length > 253 || /[\s/]/.test(p.host)) {
+    throw new EngineError(
+      'invalid-peer',
+      `peer host ${JSON.stringify(p.host)} is not a host name or address`,
+    );
+  }
+  if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+    throw new EngineError('invalid-peer', `peer port ${JSON.stringify(p.port)} is not 1..65535`);
+  }
+  return p;
+}

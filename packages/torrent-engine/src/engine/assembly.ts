@@ -1,0 +1,88 @@
+/**
+ * Blocks of one piece gathered in a single piece-sized buffer (one copy per block, no
+ * concatenation), with who sent which block: after a hash failure the culprit is found by
+ * comparing each block against the piece once it verifies (libtorrent's "smart ban").
+ */
+import { createHash } from 'node:crypto';
+import { Bitfield } from '../bitfield.js';
+import { BLOCK_SIZE } from '../wire/limits.js';
+
+export class PieceAssembly {
+  readonly buf: Buffer;
+  readonly received: Bitfield;
+  /** Who sent each block: the peer's ban key (listen address). */
+  readonly senders: (string | undefined)[];
+  count = 0;
+  /** Complete and being written/verified: no more blocks accepted. */
+  writing = false;
+
+  constructor(
+    readonly index: number,
+    readonly size: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(size);
+    const blocks = Math.ceil(size / BLOCK_SIZE);
+    this.received = new Bitfield(blocks);
+    this.senders = new Array(blocks);
+  }
+
+  get blocks(): number {
+    return this.received.length;
+  }
+
+  /** Stores a block; false when it does not fit or is already there (endgame duplicate). */
+  add(begin: number, block: Uint8Array, sender: string): boolean {
+    if (this.writing || begin % BLOCK_SIZE !== 0) return false;
+    const b = begin / BLOCK_SIZE;
+    const expected = Math.min(BLOCK_SIZE, this.size - begin);
+    if (b >= this.blocks || block.length !== expected || this.received.get(b)) return false;
+    this.buf.set(block, begin);
+    this.received.set(b);
+    this.senders[b] = sender;
+    this.count++;
+    return true;
+  }
+
+  get complete(): boolean {
+    return this.count === this.blocks;
+  }
+
+  /** The distinct senders of this piece. */
+  contributors(): Set<string> {
+    return new Set(this.senders.filter((s): s is string => s !== undefined));
+  }
+
+  /** Per-block digests kept after a hash failure, to convict the sender later. */
+  fingerprints(): BlockPrint[] {
+    const out: BlockPrint[] = [];
+    for (let b = 0; b < this.blocks; b++) {
+      const sender = this.senders[b];
+      if (!sender) continue;
+      const begin = b * BLOCK_SIZE;
+      const end = Math.min(this.size, begin + BLOCK_SIZE);
+      out.push({ block: b, sender, digest: sha1(this.buf.subarray(begin, end)) });
+    }
+    return out;
+  }
+}
+
+export interface BlockPrint {
+  block: number;
+  sender: string;
+  digest: string;
+}
+
+/** Senders whose recorded block differs from the verified piece `data`. */
+export function convict(prints: BlockPrint[], data: Uint8Array): Set<string> {
+  const guilty = new Set<string>();
+  for (const p of prints) {
+    const begin = p.block * BLOCK_SIZE;
+    const block = data.subarray(begin, Math.min(data.length, begin + BLOCK_SIZE));
+    if (sha1(block) !== p.digest) guilty.add(p.sender);
+  }
+  return guilty;
+}
+
+function sha1(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}

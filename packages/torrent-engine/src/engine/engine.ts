@@ -1,0 +1,365 @@
+/**
+ * The engine: every torrent of this process, the shared listener, the global connection budget,
+ * peer sources and resume data. A library with an in-process API (the control API, tests and the
+ * streaming reader drive it); it knows nothing of HTTP. See docs/design/engine.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '@dream/config';
+import type { PeerAddress } from '../bitfield.js';
+import { createTorrent } from '../create/index.js';
+import { MetainfoError, parseInfo, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
+import { type ResumeData, ResumeStore } from '../resume/index.js';
+import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
+import { type Handshaken, PeerListener } from '../swarm/connect.js';
+import { EngineError } from './errors.js';
+import { Torrent, type TorrentDetail, type TorrentHost, type TorrentSummary } from './torrent.js';
+
+export interface EngineOptions {
+  /** general.output_dir: downloads go under it. */
+  outputDir: string;
+  /** Where resume data lives (general.state_dir + '/torrents'); undefined = no persistence. */
+  resumeDir?: string;
+  /** torrent.host / torrent.port: the BitTorrent listener (port 0 picks one). */
+  host: string;
+  port: number;
+  /** torrent.max_connections: peer connections across all torrents. */
+  maxConnections: number;
+  /** The DHT (dream-dht's client); undefined when dht.enabled is false. */
+  dht?: DhtLike;
+  log: Logger;
+  /** Use trackers from the metainfo/magnets (default true). */
+  trackers?: boolean;
+}
+
+export type AddInput =
+  | { torrent: Uint8Array }
+  | { magnet: string }
+  | { infohash: string }
+  | { path: string; name?: string };
+
+export interface AddOptions {
+  paused?: boolean;
+  selected?: number[] | 'all';
+  peers?: PeerAddress[];
+}
+
+export interface EngineEvents {
+  added: [TorrentSummary];
+  removed: [string];
+  metadata: [string];
+  piece: [string, number];
+  'peer-connected': [string, { address: string; incoming: boolean }];
+  'peer-banned': [string, { address: string; reason: string }];
+  'hash-failure': [string, number];
+  done: [string];
+}
+
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly peerId: string;
+  private readonly torrents = new Map<string, Torrent>();
+  private readonly listener: PeerListener;
+  private readonly resumeStore: ResumeStore | undefined;
+  private readonly log: Logger;
+  private connections = 0;
+  private listenPort = 0;
+  private closing = false;
+
+  private constructor(private readonly opts: EngineOptions) {
+    super();
+    // Azureus-style peer id: client "DR" version 0.1.0.0, then 12 random bytes.
+    this.peerId = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
+    this.log = opts.log;
+    this.resumeStore = opts.resumeDir ? new ResumeStore(opts.resumeDir) : undefined;
+    this.listener = new PeerListener({
+      peerId: this.peerId,
+      admit: () => this.canConnect(),
+      route: (infohash) => {
+        const t = this.torrents.get(infohash);
+        if (!t?.acceptsIncoming()) return undefined;
+        return { setup: (w) => t.setupWire(w), pieceCount: t.meta?.pieceCount };
+      },
+      accept: (h: Handshaken) => {
+        const t = this.torrents.get(h.infohash);
+        if (!t) {
+          h.socket.destroy();
+          return;
+        }
+        t.attach(h);
+      },
+    });
+    this.listener.on('error', (err: Error) => this.log.error({ err: err.message }, 'peer listener error'));
+  }
+
+  /** Binds the listener and restores every torrent saved in the resume directory. */
+  static async start(opts: EngineOptions): Promise<Engine> {
+    const engine = new Engine(opts);
+    try {
+      engine.listenPort = await engine.listener.listen(opts.port, opts.host);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE') {
+        throw new EngineError(
+          'internal',
+          `torrent.port ${opts.port} on ${opts.host} is already in use: another dream-torrent or BitTorrent client is running; stop it or set torrent.port`,
+        );
+      }
+      throw err;
+    }
+    await engine.restore();
+    return engine;
+  }
+
+  /** The TCP port peers connect to. */
+  get port(): number {
+    return this.listenPort;
+  }
+
+  // ---- the API --------------------------------------------------------------------------------
+
+  async add(input: AddInput, options: AddOptions = {}): Promise<TorrentSummary> {
+    this.assertOpen();
+    let meta: TorrentMeta | undefined;
+    let infohash: string;
+    let name: string | undefined;
+    let contentPath: string | undefined;
+    let trackers: string[] = [];
+    const peers = [...(options.peers ?? [])];
+    if ('torrent' in input) {
+      meta = wrapMetainfo('invalid-torrent', () => parseTorrent(input.torrent));
+      infohash = meta.infohash;
+    } else if ('magnet' in input) {
+      const m = wrapMetainfo('invalid-magnet', () => parseMagnet(input.magnet));
+      infohash = m.infohash;
+      name = m.name;
+      trackers = m.trackers;
+      peers.push(...m.peers);
+    } else if ('infohash' in input) {
+      if (!/^([0-9a-fA-F]{40}|[A-Za-z2-7]{32})$/.test(input.infohash)) {
+        throw new EngineError('invalid-infohash', 'an infohash is 40 hexadecimal or 32 base32 characters');
+      }
+      infohash = wrapMetainfo('invalid-infohash', () => parseMagnet(input.infohash)).infohash;
+    } else if ('path' in input) {
+      const abs = path.resolve(input.path);
+      try {
+        await stat(abs);
+      } catch {
+        throw new EngineError('path-not-found', `${abs} does not exist or cannot be read`);
+      }
+      const created = await createTorrent(abs, input.name ? { name: input.name } : {});
+      meta = created.meta;
+      if (!meta.torrent) meta.torrent = created.torrent;
+      infohash = meta.infohash;
+      contentPath = abs;
+    } else {
+      throw new EngineError('bad-request', 'give one of torrent, magnet, infohash or path');
+    }
+    const existing = this.torrents.get(infohash);
+    if (existing) {
+      if (peers.length) existing.addPeers(peers, 'api');
+      throw new EngineError('already-added', `torrent ${infohash} is already in the engine`);
+    }
+    const t = this.create({
+      infohash,
+      meta,
+      name,
+      root: this.opts.outputDir,
+      contentPath,
+      paused: options.paused,
+      selected: options.selected,
+      peers,
+      trackers,
+    });
+    await t.start();
+    const s = t.summary();
+    this.emit('added', s);
+    return s;
+  }
+
+  list(): TorrentSummary[] {
+    return [...this.torrents.values()].map((t) => t.summary());
+  }
+
+  /** The torrent object itself (for the streaming reader and tests); undefined when unknown. */
+  torrent(infohash: string): Torrent | undefined {
+    return this.torrents.get(infohash.toLowerCase());
+  }
+
+  detail(infohash: string): TorrentDetail {
+    return this.get(infohash).detail();
+  }
+
+  selectFiles(infohash: string, selection: number[] | 'all'): TorrentDetail {
+    const t = this.get(infohash);
+    if (!t.meta)
+      throw new EngineError('metadata-pending', 'the metadata is not known yet; try again once it is');
+    if (selection !== 'all') {
+      const n = t.meta.files.length;
+      for (const i of selection) {
+        if (!Number.isInteger(i) || i < 0 || i >= n) {
+          throw new EngineError('invalid-selection', `file index ${i} is outside 0..${n - 1}`);
+        }
+      }
+    }
+    t.setFileSelection(selection === 'all' ? 'all' : [...new Set(selection)].sort((a, b) => a - b));
+    return t.detail();
+  }
+
+  async pause(infohash: string): Promise<TorrentSummary> {
+    const t = this.get(infohash);
+    await t.pause();
+    return t.summary();
+  }
+
+  async resume(infohash: string): Promise<TorrentSummary> {
+    const t = this.get(infohash);
+    await t.resume();
+    return t.summary();
+  }
+
+  async remove(infohash: string, opts: { deleteData?: boolean } = {}): Promise<void> {
+    const t = this.get(infohash);
+    this.torrents.delete(t.infohash);
+    await t.stop();
+    await this.resumeStore?.remove(t.infohash);
+    if (opts.deleteData && t.store) await t.store.deleteData();
+    this.emit('removed', t.infohash);
+  }
+
+  addPeers(infohash: string, peers: PeerAddress[]): number {
+    const t = this.get(infohash);
+    for (const p of peers) {
+      if (
+        typeof p.host !== 'string' ||
+        !p.host ||
+        !Number.isInteger(p.port) ||
+        p.port <= 0 ||
+        p.port > 65535
+      ) {
+        throw new EngineError(
+          'invalid-peer',
+          `peer ${JSON.stringify(p)} is not {host, port} with a port 1..65535`,
+        );
+      }
+    }
+    return t.addPeers(peers, 'api');
+  }
+
+  connectionCount(): number {
+    return this.connections;
+  }
+
+  /** Stops every torrent (resume data flushed) and the listener. */
+  async stop(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    // The server's close completes only once its accepted sockets are gone: those belong to the
+    // torrents, which close them as they stop.
+    const closed = this.listener.close().catch(() => {});
+    await Promise.all([...this.torrents.values()].map((t) => t.stop()));
+    await closed;
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private get(infohash: string): Torrent {
+    const t = this.torrents.get(String(infohash).toLowerCase());
+    if (!t) throw new EngineError('not-found', `no torrent ${infohash} in the engine`);
+    return t;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new EngineError('shutting-down', 'the engine is shutting down');
+  }
+
+  canConnect(): boolean {
+    return !this.closing && this.connections < this.opts.maxConnections;
+  }
+
+  private create(init: ConstructorParameters<typeof Torrent>[1]): Torrent {
+    const host: TorrentHost = {
+      peerId: this.peerId,
+      port: () => this.listenPort,
+      log: this.log,
+      canConnect: () => this.canConnect(),
+      connectionOpened: () => {
+        this.connections++;
+      },
+      connectionClosed: () => {
+        this.connections = Math.max(0, this.connections - 1);
+      },
+      saveResume: async (data) => {
+        if (this.resumeStore && this.torrents.has(data.infohash)) await this.resumeStore.save(data);
+      },
+      sourcesFor: (t) => this.sourcesFor(t),
+    };
+    const t = new Torrent(host, init);
+    this.torrents.set(t.infohash, t);
+    const ih = t.infohash;
+    t.on('piece', (i: number) => this.emit('piece', ih, i));
+    t.on('peer', (p: { address: string; incoming: boolean }) => this.emit('peer-connected', ih, p));
+    t.on('ban', (b: { address: string; reason: string }) => this.emit('peer-banned', ih, b));
+    t.on('hash-failure', (i: number) => this.emit('hash-failure', ih, i));
+    t.on('metadata', () => this.emit('metadata', ih));
+    t.on('done', () => this.emit('done', ih));
+    t.on('error', () => {});
+    return t;
+  }
+
+  private sourcesFor(t: Torrent): PeerSource[] {
+    const out: PeerSource[] = [];
+    if (this.opts.trackers !== false) out.push(...trackerSources(t.trackerTiers()));
+    if (this.opts.dht && !t.meta?.private) out.push(dhtSource(this.opts.dht));
+    return out;
+  }
+
+  private async restore(): Promise<void> {
+    if (!this.resumeStore) return;
+    let saved: ResumeData[];
+    try {
+      saved = await this.resumeStore.list();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot list resume data');
+      return;
+    }
+    for (const r of saved) {
+      try {
+        const bytes = Buffer.from(r.torrent, 'base64');
+        let meta: TorrentMeta;
+        try {
+          meta = parseTorrent(bytes);
+        } catch {
+          meta = parseInfo(bytes, r.infohash);
+        }
+        const t = this.create({
+          infohash: meta.infohash,
+          meta,
+          root: r.root,
+          contentPath: r.contentPath,
+          resume: r,
+          selected: r.selected,
+          paused: r.paused,
+          addedAt: r.addedAt,
+        });
+        await t.start();
+        this.log.info(
+          { infohash: meta.infohash, name: meta.name, have: t.summary().havePieces },
+          'torrent restored',
+        );
+      } catch (err) {
+        this.log.error({ infohash: r.infohash, err: (err as Error).message }, 'cannot restore torrent');
+      }
+    }
+  }
+}
+
+function wrapMetainfo<T>(code: 'invalid-torrent' | 'invalid-magnet' | 'invalid-infohash', fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof MetainfoError) throw new EngineError(code, err.message);
+    throw err;
+  }
+}

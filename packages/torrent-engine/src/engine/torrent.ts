@@ -1,0 +1,1028 @@
+/**
+ * One torrent in the engine: its metadata (fetched over ut_metadata for a magnet), its PieceStore,
+ * its peers, and the loops that keep it moving: planning requests (the scheduler's pure plan,
+ * executed here), assembling and verifying pieces, serving verified blocks, choking, dialling.
+ * See docs/design/engine.md.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from '@dream/config';
+import utMetadata from 'ut_metadata';
+import utPex from 'ut_pex';
+import type { PeerAddress } from '../bitfield.js';
+import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
+import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
+import type { ResumeData } from '../resume/index.js';
+import { planRequests } from '../scheduler/index.js';
+import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types.js';
+import type { PeerSource } from '../sources/index.js';
+import { PeerSourceSet } from '../sources/index.js';
+import { PieceStore } from '../storage/index.js';
+import { dialPeer, type Handshaken } from '../swarm/connect.js';
+import { Peer } from '../swarm/peer.js';
+import { addressKey, PeerBook } from '../swarm/peer-book.js';
+import type { GuardedWire } from '../wire/guarded-wire.js';
+import {
+  BLOCK_SIZE,
+  IDLE_TIMEOUT_MS,
+  MAX_METADATA_SIZE,
+  MAX_PEER_REQUESTS,
+  MAX_PEX_PEERS_PER_CONNECTION,
+  REQUEST_TIMEOUT_MS,
+} from '../wire/limits.js';
+import { type BlockPrint, convict, PieceAssembly } from './assembly.js';
+
+export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+
+/** Hash failures a peer may contribute to before it is banned, and failures as the sole sender. */
+export const MAX_STRIKES = 3;
+export const MAX_SOLE_STRIKES = 2;
+/** Connections per torrent (the engine also enforces torrent.max_connections overall). */
+export const MAX_PEERS_PER_TORRENT = 50;
+/** Pipelining: enough requests for this long at the peer's measured rate, within [MIN, MAX]. */
+export const PIPELINE_SECONDS = 1;
+export const MIN_PIPELINE = 32;
+export const MAX_PIPELINE = 500;
+/** Housekeeping tick: timeouts, dialling, interest. */
+const TICK_MS = 1_000;
+
+/** What the torrent needs from its engine. */
+export interface TorrentHost {
+  peerId: string;
+  port(): number;
+  log: Logger;
+  /** Global connection budget: may a new connection be made now? */
+  canConnect(): boolean;
+  connectionOpened(): void;
+  connectionClosed(): void;
+  saveResume(data: ResumeData): Promise<void>;
+  /** Peer sources for this torrent besides the static ones (trackers, DHT). */
+  sourcesFor(t: Torrent): PeerSource[];
+}
+
+export interface TorrentInit {
+  infohash: string;
+  meta?: TorrentMeta;
+  name?: string;
+  root: string;
+  contentPath?: string;
+  resume?: ResumeData;
+  selected?: number[] | 'all';
+  paused?: boolean;
+  addedAt?: string;
+  /** Peers from the magnet (x.pe) or given at add time. */
+  peers?: PeerAddress[];
+  /** Trackers from the magnet (tr=) when there is no metainfo yet. */
+  trackers?: string[];
+}
+
+export interface PeerInfo {
+  address: string;
+  client: string | undefined;
+  incoming: boolean;
+  downloadRate: number;
+  uploadRate: number;
+  downloaded: number;
+  uploaded: number;
+  chokingUs: boolean;
+  interestedInUs: boolean;
+  amChoking: boolean;
+  amInterested: boolean;
+  pieces: number | undefined;
+  outstanding: number;
+  strikes: number;
+}
+
+export interface TorrentSummary {
+  infohash: string;
+  name: string | undefined;
+  state: TorrentState;
+  error: string | undefined;
+  length: number | undefined;
+  pieceCount: number | undefined;
+  pieceLength: number | undefined;
+  havePieces: number;
+  progress: number;
+  downloaded: number;
+  uploaded: number;
+  wasted: number;
+  downloadRate: number;
+  uploadRate: number;
+  peers: number;
+  banned: number;
+  addedAt: string;
+}
+
+export interface TorrentDetail extends TorrentSummary {
+  files: { index: number; path: string; length: number; bytes: number; selected: boolean; pad: boolean }[];
+  peerList: PeerInfo[];
+  /** Base64 of the verified-pieces bitfield (BitTorrent bit order). */
+  bitfield: string | undefined;
+  contentPath: string | undefined;
+  root: string;
+  private: boolean;
+}
+
+export class Torrent extends EventEmitter {
+  readonly infohash: string;
+  meta: TorrentMeta | undefined;
+  store: PieceStore | undefined;
+  state: TorrentState;
+  error: string | undefined;
+  paused: boolean;
+  readonly root: string;
+  readonly contentPath: string | undefined;
+  readonly addedAt: string;
+  readonly peers = new Map<string, Peer>();
+  readonly book = new PeerBook();
+  private readonly partial = new Map<number, PieceAssembly>();
+  /** Blocks of pieces that failed their hash check, kept to convict the sender (smart ban). */
+  private readonly suspects = new Map<number, BlockPrint[]>();
+  private readonly strikes = new Map<string, { all: number; sole: number }>();
+  private readonly bannedIds = new Set<string>();
+  private readonly readers = new Map<string, ReaderState>();
+  private readonly log: Logger;
+  private sources: PeerSourceSet | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private chokeTimer: NodeJS.Timeout | undefined;
+  private lastOptimisticAt = 0;
+  private optimistic: string | undefined;
+  private planPending = false;
+  private dialing = 0;
+  private nextPeerSeq = 0;
+  private saving: Promise<void> | undefined;
+  private selection: number[] | 'all';
+  private name_: string | undefined;
+  private readonly magnetTrackers: string[];
+  private readonly init: TorrentInit;
+  private stopped = false;
+  private opening: Promise<void> | undefined;
+  downloaded = 0;
+  uploaded = 0;
+  wasted = 0;
+
+  constructor(
+    private readonly host: TorrentHost,
+    init: TorrentInit,
+  ) {
+    super();
+    this.init = init;
+    this.infohash = init.infohash;
+    this.meta = init.meta;
+    this.name_ = init.name ?? init.meta?.name;
+    this.root = init.root;
+    this.contentPath = init.contentPath;
+    this.paused = init.paused ?? false;
+    this.selection = init.selected ?? 'all';
+    this.addedAt = init.addedAt ?? new Date().toISOString();
+    this.magnetTrackers = init.trackers ?? [];
+    this.state = this.paused ? 'paused' : init.meta ? 'checking' : 'metadata';
+    this.log = host.log.child({ infohash: this.infohash });
+    if (init.peers) this.book.add(init.peers, 'given', Date.now());
+  }
+
+  get name(): string | undefined {
+    return this.name_;
+  }
+
+  /** Opens storage (when the metadata is known) and, unless paused, starts peers and sources. */
+  async start(): Promise<void> {
+    if (this.meta) await this.openStore();
+    if (!this.paused && !this.stopped) this.goActive();
+  }
+
+  private async openStore(): Promise<void> {
+    const meta = this.meta;
+    if (!meta || this.store) return;
+    if (!this.opening) {
+      this.opening = (async () => {
+        if (!this.paused) this.state = 'checking';
+        try {
+          const store = await PieceStore.open(meta, {
+            root: this.root,
+            contentPath: this.contentPath,
+            resume: this.init.resume,
+          });
+          if (this.stopped) {
+            await store.close();
+            return;
+          }
+          this.store = store;
+          store.on('resume', (data) => void this.persist(data));
+          store.on('error', (err) => this.log.error({ err: err.message }, 'storage flush failed'));
+          if (this.selection !== 'all') store.setFileSelection(this.selection);
+          this.updateState();
+          this.markResumeDirty(true);
+        } catch (err) {
+          this.state = 'error';
+          this.error = (err as Error).message;
+          this.log.error({ err }, 'cannot open storage');
+          this.emit('error', err);
+        }
+      })();
+    }
+    await this.opening;
+  }
+
+  private goActive(): void {
+    if (this.state === 'error') return;
+    this.updateState();
+    const now = Date.now();
+    this.tick = setInterval(() => this.onTick(), TICK_MS);
+    this.tick.unref();
+    this.chokeTimer = setInterval(() => this.rechoke(false), CHOKE_INTERVAL_MS);
+    this.chokeTimer.unref();
+    this.lastOptimisticAt = now;
+    this.startSources();
+    this.dial();
+  }
+
+  private startSources(): void {
+    const extra: PeerSource[] = this.host.sourcesFor(this);
+    this.sources = new PeerSourceSet(extra);
+    this.sources.start({
+      infohash: this.infohash,
+      port: this.host.port(),
+      peerId: Buffer.from(this.host.peerId, 'hex'),
+      stats: () => ({ uploaded: this.uploaded, downloaded: this.downloaded, left: this.bytesLeft() }),
+      onPeers: (peers, source) => this.addPeers(peers, source),
+      log: this.log,
+    });
+  }
+
+  /** Trackers to use: the metainfo's tiers, else the magnet's. */
+  trackerTiers(): string[][] {
+    if (this.meta && this.meta.trackers.length > 0) return this.meta.trackers;
+    return this.magnetTrackers.map((t) => [t]);
+  }
+
+  addPeers(peers: PeerAddress[], source: string): number {
+    const n = this.book.add(peers, source, Date.now());
+    if (n > 0) this.dial();
+    return n;
+  }
+
+  private updateState(): void {
+    if (this.state === 'error') return;
+    if (this.paused) this.state = 'paused';
+    else if (!this.meta) this.state = 'metadata';
+    else if (!this.store) this.state = 'checking';
+    else this.state = this.isDone() ? 'seeding' : 'downloading';
+  }
+
+  /** Every wanted piece is verified. */
+  isDone(): boolean {
+    const store = this.store;
+    if (!store) return false;
+    const wanted = store.wantedPieces();
+    for (let i = 0; i < wanted.length; i++) if (wanted.get(i) && !store.have.get(i)) return false;
+    return true;
+  }
+
+  bytesLeft(): number {
+    const store = this.store;
+    const meta = this.meta;
+    if (!store || !meta) return meta?.length ?? 0;
+    const wanted = store.wantedPieces();
+    let left = 0;
+    for (let i = 0; i < meta.pieceCount; i++)
+      if (wanted.get(i) && !store.have.get(i)) left += meta.pieceSize(i);
+    return left;
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  /** Prepares a fresh wire for this torrent before our handshake is sent. */
+  setupWire(wire: GuardedWire): void {
+    wire.extendedHandshake.v = 'Dream 0.1';
+    wire.extendedHandshake.reqq = MAX_PEER_REQUESTS;
+    wire.extendedHandshake.p = this.host.port();
+    wire.use(utMetadata(this.meta?.info));
+    if (!this.meta?.private) wire.use(utPex());
+  }
+
+  private wantsConnections(): boolean {
+    if (this.stopped || this.paused || this.state === 'error') return false;
+    return this.peers.size + this.dialing < MAX_PEERS_PER_TORRENT;
+  }
+
+  private dial(): void {
+    if (!this.wantsConnections()) return;
+    // A complete torrent waits for leechers to come to it (they find us via trackers/DHT).
+    if (this.store && this.isDone()) return;
+    const room = MAX_PEERS_PER_TORRENT - this.peers.size - this.dialing;
+    const addrs = this.book.take(room, Date.now());
+    for (const addr of addrs) {
+      if (!this.host.canConnect()) {
+        this.book.markClosed(addr, Date.now(), true);
+        continue;
+      }
+      this.dialing++;
+      this.host.connectionOpened();
+      dialPeer(addr, {
+        infohash: this.infohash,
+        peerId: this.host.peerId,
+        pieceCount: this.meta?.pieceCount,
+        setup: (w) => this.setupWire(w),
+      }).then(
+        (h) => {
+          this.dialing--;
+          if (!this.attach(h, true)) this.host.connectionClosed();
+        },
+        (err: Error) => {
+          this.dialing--;
+          this.host.connectionClosed();
+          this.book.markClosed(addr, Date.now(), false);
+          this.log.debug({ peer: addressKey(addr), err: err.message }, 'dial failed');
+        },
+      );
+    }
+  }
+
+  /** Whether an incoming connection for this torrent may be accepted. */
+  acceptsIncoming(): boolean {
+    return !this.stopped && !this.paused && this.state !== 'error' && this.peers.size < MAX_PEERS_PER_TORRENT;
+  }
+
+  /**
+   * Adopts a handshaken connection. `counted` = the engine's connection budget already counts it.
+   * Returns false (and closes it) when refused.
+   */
+  attach(h: Handshaken, counted = false): boolean {
+    const refuse = () => {
+      h.wire.destroy();
+      h.socket.destroy();
+      if (!h.incoming) this.book.markClosed(h.remote, Date.now(), false);
+      return false;
+    };
+    if (this.stopped || this.paused || this.bannedIds.has(h.peerId)) return refuse();
+    if (this.book.isBanned(h.remote)) return refuse();
+    for (const p of this.peers.values()) if (p.peerId === h.peerId) return refuse();
+    if (!counted) this.host.connectionOpened();
+    const peer = new Peer({
+      id: `${h.peerId.slice(0, 16)}-${this.nextPeerSeq++}`,
+      remote: h.remote,
+      incoming: h.incoming,
+      wire: h.wire,
+      socket: h.socket,
+      peerId: h.peerId,
+    });
+    this.peers.set(peer.id, peer);
+    if (!h.incoming) this.book.markConnected(h.remote, Date.now());
+    this.wirePeer(peer);
+    this.log.debug({ peer: addressKey(h.remote), incoming: h.incoming }, 'peer connected');
+    this.emit('peer', { address: addressKey(h.remote), incoming: h.incoming });
+    return true;
+  }
+
+  private wirePeer(peer: Peer): void {
+    const wire = peer.wire;
+    const meta = this.meta;
+    wire.setKeepAlive(true);
+    if (meta) {
+      peer.initHas(meta.pieceCount);
+      if (this.store && this.store.have.count() > 0) wire.bitfield(this.store.have.toBytes());
+      // The peer's bitfield may have arrived with its handshake, before these listeners.
+      this.updateInterest(peer);
+      this.schedulePlan();
+    }
+    wire.on('bitfield', () => {
+      if (!this.meta) return;
+      peer.has = undefined;
+      peer.initHas(this.meta.pieceCount);
+      this.updateInterest(peer);
+      this.schedulePlan();
+    });
+    wire.on('have', (index: number) => {
+      if (!peer.has) return;
+      peer.has.set(index);
+      if (!peer.wire.amInterested && this.needs(index)) peer.wire.interested();
+      this.schedulePlan();
+    });
+    wire.on('unchoke', () => this.schedulePlan());
+    wire.on('choke', () => {
+      // Without the fast extension a choke discards our requests (bittorrent-protocol fails them).
+      peer.inFlight.clear();
+      this.schedulePlan();
+    });
+    wire.on('interested', () => this.onInterested(peer));
+    wire.on('uninterested', () => {
+      if (!peer.wire.amChoking) peer.wire.choke();
+    });
+    wire.on('request', (index: number, offset: number, length: number, cb: RespondCb) =>
+      this.onRequest(index, offset, length, cb),
+    );
+    wire.on('upload', (n: number) => {
+      this.uploaded += n;
+    });
+    wire.on('extended', (ext: string) => {
+      if (ext === 'handshake') this.onExtendedHandshake(peer);
+    });
+    wire.on('violation', (reason: string) => this.ban(peer, `protocol violation: ${reason}`));
+    wire.once('close', () => this.detach(peer, 'wire closed'));
+    wire.once('end', () => this.detach(peer, 'wire ended'));
+    peer.socket.once('close', () => this.detach(peer, 'socket closed'));
+
+    const md = wire.ut_metadata as MetadataExt | undefined;
+    if (md) {
+      md.on('warning', () => {});
+      if (!meta) {
+        md.once('metadata', () => {
+          if (md.metadata) this.onMetadata(md.metadata);
+        });
+        md.fetch();
+      }
+    }
+    const pex = wire.ut_pex as PexExt | undefined;
+    if (pex) {
+      pex.on('warning', () => {});
+      let learnt = 0;
+      pex.on('peer', (addr: string) => {
+        if (learnt >= MAX_PEX_PEERS_PER_CONNECTION) return;
+        const parsed = parseHostPort(addr);
+        if (!parsed) return;
+        learnt++;
+        this.addPeers([parsed], 'pex');
+      });
+    }
+  }
+
+  private onExtendedHandshake(peer: Peer): void {
+    const hs = peer.wire.peerExtendedHandshake;
+    const reqq = hs.reqq;
+    if (typeof reqq === 'number' && reqq > 0) peer.maxOutstanding = Math.min(MAX_PIPELINE, Math.floor(reqq));
+    const v = hs.v;
+    if (v instanceof Uint8Array) peer.client = Buffer.from(v).toString('utf8').slice(0, 64);
+    const p = hs.p;
+    if (peer.incoming && typeof p === 'number' && p > 0 && p < 65536) {
+      peer.listen = { host: peer.remote.host, port: p };
+      if (this.book.isBanned(peer.listen)) {
+        this.ban(peer, 'banned address');
+        return;
+      }
+      this.book.markConnected(peer.listen, Date.now());
+    }
+    const pex = peer.wire.ut_pex as PexExt | undefined;
+    if (pex && (hs.m as Record<string, unknown> | undefined)?.ut_pex) {
+      pex.start();
+      for (const other of this.peers.values()) {
+        if (other !== peer && !other.listen.host.includes(':')) pex.addPeer(addressKey(other.listen));
+      }
+      if (!peer.listen.host.includes(':')) {
+        for (const other of this.peers.values()) {
+          const op = other.wire.ut_pex as PexExt | undefined;
+          if (other !== peer && op) op.addPeer(addressKey(peer.listen));
+        }
+      }
+    }
+  }
+
+  private detach(peer: Peer, why: string): void {
+    if (!this.peers.has(peer.id)) return;
+    this.log.debug({ peer: addressKey(peer.listen), why }, 'peer disconnected');
+    this.peers.delete(peer.id);
+    peer.close();
+    this.host.connectionClosed();
+    peer.inFlight.clear();
+    if (!this.book.isBanned(peer.listen)) {
+      this.book.markClosed(
+        peer.listen,
+        Date.now(),
+        peer.usefulBytes > 0 || Date.now() - peer.connectedAt > 60_000,
+      );
+    }
+    if (this.optimistic === peer.id) this.optimistic = undefined;
+    this.schedulePlan();
+    this.dial();
+  }
+
+  /** Disconnects and refuses this peer (address and peer id) for the rest of the session. */
+  ban(peer: Peer, reason: string): void {
+    this.book.ban(peer.listen);
+    this.book.ban(peer.remote);
+    this.bannedIds.add(peer.peerId);
+    this.log.warn({ peer: addressKey(peer.listen), reason }, 'peer banned');
+    this.emit('ban', { address: addressKey(peer.listen), reason });
+    this.detach(peer, 'banned');
+  }
+
+  private banKey(key: string, reason: string): void {
+    for (const p of this.peers.values()) {
+      if (addressKey(p.listen) === key) {
+        this.ban(p, reason);
+        return;
+      }
+    }
+    const parsed = parseHostPort(key);
+    if (parsed) this.book.ban(parsed);
+    this.log.warn({ peer: key, reason }, 'peer banned');
+    this.emit('ban', { address: key, reason });
+  }
+
+  // ---- metadata (magnet) ---------------------------------------------------------------------
+
+  private onMetadata(info: Uint8Array): void {
+    if (this.meta || info.length > MAX_METADATA_SIZE) return;
+    let meta: TorrentMeta;
+    try {
+      meta = parseInfo(info, this.infohash);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'metadata from peer refused');
+      return;
+    }
+    this.meta = meta;
+    this.name_ = meta.name;
+    this.log.info({ name: meta.name, pieces: meta.pieceCount }, 'metadata received');
+    for (const p of this.peers.values()) {
+      p.wire.pieceCount = meta.pieceCount;
+      const md = p.wire.ut_metadata as MetadataExt | undefined;
+      md?.cancel();
+      void md?.setMetadata(meta.info);
+      p.initHas(meta.pieceCount);
+    }
+    this.emit('metadata', meta);
+    void this.openStore().then(() => {
+      if (!this.store) return;
+      for (const p of this.peers.values()) {
+        if (this.store.have.count() > 0) p.wire.bitfield(this.store.have.toBytes());
+        this.updateInterest(p);
+      }
+      this.schedulePlan();
+    });
+  }
+
+  // ---- downloading ---------------------------------------------------------------------------
+
+  /** We want piece `index` and do not have it. */
+  private needs(index: number): boolean {
+    const store = this.store;
+    if (!store) return false;
+    return !store.have.get(index) && store.wantedPieces().get(index);
+  }
+
+  private updateInterest(peer: Peer): void {
+    const store = this.store;
+    if (!store || !peer.has) return;
+    const wanted = store.wantedPieces();
+    let interesting = false;
+    for (let i = 0; i < peer.has.length; i++) {
+      if (peer.has.get(i) && wanted.get(i) && !store.have.get(i)) {
+        interesting = true;
+        break;
+      }
+    }
+    if (interesting) peer.wire.interested();
+    else peer.wire.uninterested();
+  }
+
+  /** Coalesces plan runs: at most one per event-loop turn, however many blocks arrived. */
+  schedulePlan(): void {
+    if (this.planPending || this.stopped) return;
+    this.planPending = true;
+    setImmediate(() => {
+      this.planPending = false;
+      this.plan();
+    });
+  }
+
+  private plan(): void {
+    const store = this.store;
+    const meta = this.meta;
+    if (!store || !meta || this.paused || this.stopped) return;
+    if (this.isDone() && this.readers.size === 0) return;
+    const now = Date.now();
+    const inFlight: InFlightRequest[] = [];
+    const peers: PeerState[] = [];
+    for (const p of this.peers.values()) {
+      if (!p.has) continue;
+      for (const r of p.inFlight.values()) inFlight.push({ peerId: p.id, ...r });
+      const rate = p.downloadRate();
+      const depth = Math.max(
+        MIN_PIPELINE,
+        Math.min(MAX_PIPELINE, Math.ceil((rate * PIPELINE_SECONDS) / BLOCK_SIZE)),
+      );
+      peers.push({
+        id: p.id,
+        has: p.has,
+        chokingUs: p.wire.peerChoking,
+        downloadRate: rate,
+        outstanding: p.inFlight.size,
+        maxOutstanding: Math.min(depth, p.maxOutstanding),
+        snubbed: p.snubbed,
+      });
+    }
+    if (peers.length === 0) return;
+    const plan = planRequests({
+      now,
+      pieceCount: meta.pieceCount,
+      pieceLength: meta.pieceLength,
+      blockSize: BLOCK_SIZE,
+      totalLength: meta.length,
+      have: store.have,
+      wanted: store.wantedPieces(),
+      partial: this.partial,
+      inFlight,
+      peers,
+      readers: [...this.readers.values()],
+      background: !this.paused,
+    });
+    for (const c of plan.cancels) {
+      const p = this.peers.get(c.peerId);
+      if (!p) continue;
+      if (p.inFlight.delete(blockKey(c.piece, c.begin))) p.wire.cancel(c.piece, c.begin, c.length);
+    }
+    for (const r of plan.requests) {
+      const p = this.peers.get(r.peerId);
+      if (!p || p.wire.peerChoking) continue;
+      this.request(p, r.piece, r.begin, r.length, now);
+    }
+  }
+
+  private request(peer: Peer, piece: number, begin: number, length: number, now: number): void {
+    const key = blockKey(piece, begin);
+    if (peer.inFlight.has(key)) return;
+    peer.inFlight.set(key, { piece, begin, length, requestedAt: now });
+    if (!peer.wire.amInterested) peer.wire.interested();
+    peer.wire.request(piece, begin, length, (err, block) => {
+      // Only the request still recorded counts: a cancelled/timed-out one was re-planned already.
+      if (peer.inFlight.get(key)?.requestedAt !== now) {
+        if (!err && block) this.onBlock(peer, piece, begin, block, false);
+        return;
+      }
+      peer.inFlight.delete(key);
+      if (err || !block) {
+        this.schedulePlan();
+        return;
+      }
+      this.onBlock(peer, piece, begin, block, true);
+    });
+  }
+
+  private onBlock(peer: Peer, piece: number, begin: number, block: Uint8Array, planned: boolean): void {
+    const meta = this.meta;
+    const store = this.store;
+    if (!meta || !store) return;
+    this.downloaded += block.length;
+    peer.lastBlockAt = Date.now();
+    peer.snubbed = false;
+    if (store.have.get(piece)) return;
+    let a = this.partial.get(piece);
+    if (!a) {
+      if (piece >= meta.pieceCount) return;
+      a = new PieceAssembly(piece, meta.pieceSize(piece));
+      this.partial.set(piece, a);
+    }
+    if (!a.add(begin, block, addressKey(peer.listen))) {
+      this.wasted += block.length;
+      return;
+    }
+    // Endgame: the same block may be in flight elsewhere; cancel those copies.
+    const key = blockKey(piece, begin);
+    for (const other of this.peers.values()) {
+      if (other !== peer && other.inFlight.delete(key)) other.wire.cancel(piece, begin, block.length);
+    }
+    if (a.complete) void this.finishPiece(a);
+    if (planned) this.schedulePlan();
+  }
+
+  private async finishPiece(a: PieceAssembly): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    a.writing = true;
+    let result: 'ok' | 'hash-mismatch';
+    try {
+      result = await store.writePiece(a.index, a.buf);
+    } catch (err) {
+      this.partial.delete(a.index);
+      this.log.error({ err, piece: a.index }, 'cannot write piece');
+      this.state = 'error';
+      this.error = `cannot write piece ${a.index}: ${(err as Error).message}`;
+      this.emit('error', err);
+      return;
+    }
+    this.partial.delete(a.index);
+    if (this.stopped) return;
+    if (result === 'ok') {
+      const senders = a.contributors();
+      for (const p of this.peers.values()) {
+        if (senders.has(addressKey(p.listen))) p.usefulBytes += a.size;
+      }
+      const prints = this.suspects.get(a.index);
+      if (prints) {
+        this.suspects.delete(a.index);
+        for (const guilty of convict(prints, a.buf))
+          this.banKey(guilty, `sent corrupt data for piece ${a.index}`);
+      }
+      for (const p of this.peers.values()) p.wire.have(a.index);
+      this.emit('piece', a.index);
+      if (this.isDone()) {
+        this.updateState();
+        for (const p of this.peers.values()) this.updateInterest(p);
+        this.markResumeDirty(true);
+        this.log.info('download complete');
+        this.emit('done');
+      }
+    } else {
+      this.wasted += a.size;
+      this.log.warn({ piece: a.index }, 'piece failed its hash check');
+      this.emit('hash-failure', a.index);
+      const prints = this.suspects.get(a.index) ?? [];
+      prints.push(...a.fingerprints());
+      this.suspects.set(a.index, prints.slice(-4 * a.blocks));
+      const senders = a.contributors();
+      for (const key of senders) {
+        const s = this.strikes.get(key) ?? { all: 0, sole: 0 };
+        s.all++;
+        if (senders.size === 1) s.sole++;
+        this.strikes.set(key, s);
+        if (s.all >= MAX_STRIKES || s.sole >= MAX_SOLE_STRIKES) {
+          this.banKey(key, `${s.all} pieces failed their hash check`);
+        }
+      }
+      for (const p of this.peers.values()) {
+        const s = this.strikes.get(addressKey(p.listen));
+        if (s) p.strikes = s.all;
+      }
+    }
+    this.schedulePlan();
+  }
+
+  // ---- uploading -----------------------------------------------------------------------------
+
+  private onRequest(index: number, offset: number, length: number, cb: RespondCb): void {
+    const store = this.store;
+    const meta = this.meta;
+    if (!store || !meta || !store.have.get(index) || offset + length > meta.pieceSize(index)) {
+      cb(new Error('not available'));
+      return;
+    }
+    store.readBlock(index, offset, length).then(
+      (block) => cb(null, block),
+      (err: Error) => cb(err),
+    );
+  }
+
+  private onInterested(peer: Peer): void {
+    if (!peer.wire.amChoking) return;
+    let unchoked = 0;
+    for (const p of this.peers.values()) if (!p.wire.amChoking) unchoked++;
+    // A free slot is given at once rather than at the next choke round.
+    if (unchoked < UNCHOKE_SLOTS) peer.wire.unchoke();
+  }
+
+  private rechoke(forceRotate: boolean): void {
+    const now = Date.now();
+    const rotate = forceRotate || now - this.lastOptimisticAt >= OPTIMISTIC_INTERVAL_MS;
+    if (rotate) this.lastOptimisticAt = now;
+    const list = [...this.peers.values()];
+    const decision = chooseUnchoked(
+      list.map((p) => ({
+        id: p.id,
+        interested: p.wire.peerInterested,
+        downloadRate: p.downloadRate(),
+        uploadRate: p.uploadRate(),
+        connectedAt: p.connectedAt,
+        seed: p.has ? p.has.isComplete() : false,
+      })),
+      { seeding: this.isDone(), now, optimistic: this.optimistic, rotate, random: Math.random },
+    );
+    this.optimistic = decision.optimistic;
+    for (const p of list) {
+      if (decision.unchoke.has(p.id)) p.wire.unchoke();
+      else p.wire.choke();
+    }
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------
+
+  private onTick(): void {
+    const now = Date.now();
+    for (const p of [...this.peers.values()]) {
+      if (now - p.wire.lastMessageAt > IDLE_TIMEOUT_MS) {
+        this.log.debug({ peer: addressKey(p.listen) }, 'idle peer dropped');
+        this.detach(p, 'idle');
+        continue;
+      }
+      let expired = false;
+      for (const [key, r] of p.inFlight) {
+        if (now - r.requestedAt > REQUEST_TIMEOUT_MS) {
+          p.inFlight.delete(key);
+          p.wire.cancel(r.piece, r.begin, r.length);
+          expired = true;
+        }
+      }
+      if (expired) p.snubbed = true;
+      if (this.store && !p.inFlight.size) this.updateInterest(p);
+    }
+    if (this.peers.size < 10) this.sources?.needMorePeers();
+    this.dial();
+    this.schedulePlan();
+  }
+
+  // ---- selection, readers, control -----------------------------------------------------------
+
+  setFileSelection(sel: number[] | 'all'): void {
+    this.selection = sel;
+    if (!this.store) return;
+    this.store.setFileSelection(sel);
+    this.updateState();
+    for (const p of this.peers.values()) this.updateInterest(p);
+    this.markResumeDirty(true);
+    this.schedulePlan();
+    this.dial();
+  }
+
+  get selectedFiles(): number[] | 'all' {
+    return this.selection;
+  }
+
+  /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */
+  setReader(id: string, window: ReaderState | undefined): void {
+    if (window) this.readers.set(id, window);
+    else this.readers.delete(id);
+    this.schedulePlan();
+  }
+
+  async pause(): Promise<void> {
+    if (this.paused) return;
+    this.paused = true;
+    await this.deactivate();
+    this.updateState();
+    await this.flushResume(true);
+  }
+
+  async resume(): Promise<void> {
+    if (!this.paused) return;
+    this.paused = false;
+    if (this.state === 'error') this.state = 'checking';
+    this.error = undefined;
+    if (this.meta && !this.store) await this.openStore();
+    this.updateState();
+    this.markResumeDirty(true);
+    this.goActive();
+  }
+
+  private async deactivate(): Promise<void> {
+    clearInterval(this.tick);
+    clearInterval(this.chokeTimer);
+    this.tick = undefined;
+    this.chokeTimer = undefined;
+    for (const p of [...this.peers.values()]) this.detach(p, 'stopping');
+    this.partial.clear();
+    const sources = this.sources;
+    this.sources = undefined;
+    await sources?.stop().catch(() => {});
+  }
+
+  /** Stops everything and flushes resume data; the store stays open only if `keepStore`. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    await this.deactivate();
+    this.stopped = true;
+    await this.opening;
+    await this.flushResume(true);
+    await this.saving;
+    await this.store?.close().catch(() => {});
+  }
+
+  /**
+   * Persists resume data. The store flushes on its own (fsync, then stat) about a second after
+   * pieces complete and emits 'resume'; state changes here (pause, selection) re-save the last
+   * flushed data with the new flags; `full` (stop, done) forces a flush first.
+   */
+  private markResumeDirty(full: boolean): void {
+    void this.flushResume(full);
+  }
+
+  async flushResume(full = true): Promise<void> {
+    const store = this.store;
+    if (!store) return;
+    let data: ResumeData;
+    try {
+      data = full ? await store.flush() : store.resumeData();
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'cannot flush storage for resume data');
+      return;
+    }
+    await this.persist(data);
+  }
+
+  /** Saves one ResumeData, in order (a later save never overtaken by an earlier one). */
+  private persist(data: ResumeData): Promise<void> {
+    const full: ResumeData = {
+      ...data,
+      paused: this.paused,
+      selected: this.selection,
+      addedAt: this.addedAt,
+    };
+    const prev = this.saving ?? Promise.resolve();
+    const next = prev
+      .then(() => this.host.saveResume(full))
+      .catch((err: Error) => this.log.error({ err: err.message }, 'cannot save resume data'));
+    this.saving = next;
+    return next;
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
+  summary(): TorrentSummary {
+    const meta = this.meta;
+    const have = this.store?.have.count() ?? 0;
+    let down = 0;
+    let up = 0;
+    for (const p of this.peers.values()) {
+      down += p.downloadRate();
+      up += p.uploadRate();
+    }
+    let progress = 0;
+    if (this.store && meta) {
+      const left = this.bytesLeft();
+      const wanted = this.store.wantedPieces();
+      let total = 0;
+      for (let i = 0; i < meta.pieceCount; i++) if (wanted.get(i)) total += meta.pieceSize(i);
+      progress = total === 0 ? 1 : (total - left) / total;
+    }
+    return {
+      infohash: this.infohash,
+      name: this.name_,
+      state: this.state,
+      error: this.error,
+      length: meta?.length,
+      pieceCount: meta?.pieceCount,
+      pieceLength: meta?.pieceLength,
+      havePieces: have,
+      progress,
+      downloaded: this.downloaded,
+      uploaded: this.uploaded,
+      wasted: this.wasted,
+      downloadRate: Math.round(down),
+      uploadRate: Math.round(up),
+      peers: this.peers.size,
+      banned: this.book.bannedCount(),
+      addedAt: this.addedAt,
+    };
+  }
+
+  detail(): TorrentDetail {
+    const meta = this.meta;
+    const progress = new Map<number, number>();
+    for (const f of this.store?.fileProgress() ?? []) progress.set(f.index, f.bytes);
+    const sel = this.selection;
+    return {
+      ...this.summary(),
+      files: (meta?.files ?? []).map((f) => ({
+        index: f.index,
+        path: f.path,
+        length: f.length,
+        bytes: progress.get(f.index) ?? 0,
+        selected: sel === 'all' || sel.includes(f.index),
+        pad: f.pad,
+      })),
+      peerList: [...this.peers.values()].map((p) => ({
+        address: addressKey(p.listen),
+        client: p.client,
+        incoming: p.incoming,
+        downloadRate: Math.round(p.downloadRate()),
+        uploadRate: Math.round(p.uploadRate()),
+        downloaded: p.wire.downloaded,
+        uploaded: p.wire.uploaded,
+        chokingUs: p.wire.peerChoking,
+        interestedInUs: p.wire.peerInterested,
+        amChoking: p.wire.amChoking,
+        amInterested: p.wire.amInterested,
+        pieces: p.has?.count(),
+        outstanding: p.inFlight.size,
+        strikes: this.strikes.get(addressKey(p.listen))?.all ?? 0,
+      })),
+      bitfield: this.store ? Buffer.from(this.store.have.toBytes()).toString('base64') : undefined,
+      contentPath: this.contentPath,
+      root: this.root,
+      private: meta?.private ?? false,
+    };
+  }
+}
+
+type RespondCb = (err: Error | null, block?: Uint8Array) => void;
+
+interface MetadataExt extends EventEmitter {
+  metadata?: Uint8Array;
+  fetch(): void;
+  cancel(): void;
+  setMetadata(info: Uint8Array): Promise<boolean>;
+}
+
+interface PexExt extends EventEmitter {
+  start(): void;
+  addPeer(addr: string): void;
+}
+
+function blockKey(piece: number, begin: number): string {
+  return `${piece}:${begin}`;
+}
+
+function parseHostPort(s: string): PeerAddress | undefined {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(s);
+  if (!m?.[1] || !m[2]) return undefined;
+  const port = Number(m[2]);
+  if (!(port > 0 && port < 65536)) return undefined;
+  return { host: m[1], port };
+}

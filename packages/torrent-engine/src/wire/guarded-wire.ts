@@ -1,0 +1,138 @@
+/**
+ * bittorrent-protocol's Wire with the limits it lacks. The upstream parser trusts the length prefix
+ * (a 4 GiB length makes it buffer forever, and lengths >= 2^31 read as negative and are taken for
+ * keep-alives), queues any number of incoming requests of any size, and throws out of extension
+ * handlers into the stream. Each check here turns such input into a 'violation' event followed by
+ * the connection's end; the swarm then bans the address for the session.
+ */
+import Wire from 'bittorrent-protocol';
+import { MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH, maxMessageLength } from './limits.js';
+
+export type ViolationReason =
+  | 'message-too-long'
+  | 'request-too-long'
+  | 'too-many-requests'
+  | 'bad-bitfield'
+  | 'bad-have'
+  | 'bad-request'
+  | 'unrequested-piece'
+  | 'bad-extension-message';
+
+export interface GuardedWireOptions {
+  incoming: boolean;
+  /** Number of pieces, once the metadata is known; checks bitfield/have/request indices. */
+  pieceCount?: number;
+}
+
+type Parser = (buf: Uint8Array) => void;
+interface WireInternals {
+  _parse(size: number, parser: Parser): void;
+  _onKeepAlive(): void;
+  _onMessage: Parser;
+  _onMessageLength: Parser;
+}
+
+export class GuardedWire extends Wire {
+  pieceCount: number | undefined;
+  violation: ViolationReason | undefined;
+  /** Time of the last message (any, keep-alives included) from the peer. */
+  lastMessageAt = Date.now();
+  /** Payload bytes of unrequested blocks received (tolerated a little: cancel races). */
+  private unrequestedBytes = 0;
+
+  constructor(opts: GuardedWireOptions) {
+    super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
+    this.pieceCount = opts.pieceCount;
+    const self = this as unknown as WireInternals;
+    // Replace the length-prefix parser: unsigned read, bounded.
+    self._onMessageLength = (buf: Uint8Array) => {
+      this.lastMessageAt = Date.now();
+      const length =
+        ((buf[0] ?? 0) * 0x1000000 + ((buf[1] ?? 0) << 16) + ((buf[2] ?? 0) << 8) + (buf[3] ?? 0)) >>> 0;
+      if (length === 0) {
+        self._onKeepAlive();
+        self._parse(4, self._onMessageLength);
+        return;
+      }
+      if (length > maxMessageLength(this.pieceCount)) {
+        this.violate('message-too-long');
+        return;
+      }
+      self._parse(length, (msg) => this.guardMessage(msg));
+    };
+  }
+
+  /** Checks a complete message before the upstream dispatcher sees it. */
+  private guardMessage(msg: Uint8Array): void {
+    const self = this as unknown as WireInternals;
+    const verdict = this.check(msg);
+    if (verdict === 'drop') {
+      self._parse(4, self._onMessageLength);
+      return;
+    }
+    if (verdict) {
+      this.violate(verdict);
+      return;
+    }
+    try {
+      self._onMessage.call(this, msg);
+    } catch {
+      // ut_metadata / ut_pex handlers throw on some malformed payloads (out-of-range pieces).
+      this.violate('bad-extension-message');
+    }
+  }
+
+  /** undefined: pass it on; 'drop': ignore it silently; else the violation. */
+  private check(msg: Uint8Array): ViolationReason | 'drop' | undefined {
+    const n = this.pieceCount;
+    const u32 = (at: number) =>
+      ((msg[at] ?? 0) * 0x1000000 +
+        ((msg[at + 1] ?? 0) << 16) +
+        ((msg[at + 2] ?? 0) << 8) +
+        (msg[at + 3] ?? 0)) >>>
+      0;
+    switch (msg[0]) {
+      case 4: // have
+        if (msg.length !== 5 || (n !== undefined && u32(1) >= n)) return 'bad-have';
+        return undefined;
+      case 5: // bitfield
+        if (n !== undefined && msg.length - 1 !== Math.ceil(n / 8)) return 'bad-bitfield';
+        return undefined;
+      case 6: {
+        // request
+        if (msg.length !== 13) return 'bad-request';
+        const length = u32(9);
+        if (length === 0 || length > MAX_REQUEST_LENGTH) return 'request-too-long';
+        if (n !== undefined && u32(1) >= n) return 'bad-request';
+        if (this.peerRequests.length >= MAX_PEER_REQUESTS) return 'too-many-requests';
+        return undefined;
+      }
+      case 7: {
+        // piece: a block we never asked for (or already cancelled) is dropped, not passed on;
+        // a flood of them is a violation (a cancel race leaves at most our pipeline's worth).
+        if (msg.length < 9) return 'bad-request';
+        const index = u32(1);
+        const begin = u32(5);
+        const len = msg.length - 9;
+        if (this.requests.some((r) => r.piece === index && r.offset === begin && r.length === len))
+          return undefined;
+        this.unrequestedBytes += len;
+        return this.unrequestedBytes > 16 * MAX_REQUEST_LENGTH ? 'unrequested-piece' : 'drop';
+      }
+      case 8: // cancel
+      case 16: // reject
+        return msg.length !== 13 ? 'bad-request' : undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  violate(reason: ViolationReason): void {
+    if (this.violation) return;
+    this.violation = reason;
+    const self = this as unknown as WireInternals;
+    self._parse(Number.MAX_SAFE_INTEGER, () => {});
+    this.emit('violation', reason);
+    this.destroy();
+  }
+}

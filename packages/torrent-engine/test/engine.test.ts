@@ -1,0 +1,92 @@
+// Two of our engines on loopback: one seeds a folder in place (added by path, seeding at once),
+// the other downloads it from a .torrent plus a manual peer; files byte-identical.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLogger } from '@dream/config';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine/engine.js';
+import { EngineError } from '../src/engine/errors.js';
+import { assertSameTree } from './peers/checks.js';
+import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
+
+const log = createLogger({ name: 'engine-test', level: 'silent' });
+
+function once<T extends unknown[]>(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
+  return new Promise((resolve) => {
+    const l = (ih: string, ..._rest: T) => {
+      if (ih === infohash) {
+        e.off(name, l);
+        resolve();
+      }
+    };
+    e.on(name, l);
+  });
+}
+
+describe('engine to engine', () => {
+  let dir: string;
+  let seeder: Engine;
+  let leecher: Engine;
+  beforeAll(async () => {
+    dir = await makeTempDir('dream-engine-');
+    await makeFiles(join(dir, 'src'), [
+      { path: 'show/ep1.mkv', size: 3 * 1024 * 1024 + 123 },
+      { path: 'show/sub/ep1.srt', size: 4321 },
+      { path: 'show/ep2.mkv', size: 2 * 1024 * 1024 },
+    ]);
+    seeder = await Engine.start({
+      outputDir: join(dir, 'seed-out'),
+      resumeDir: join(dir, 'seed-state'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 50,
+      log,
+      trackers: false,
+    });
+    leecher = await Engine.start({
+      outputDir: join(dir, 'leech-out'),
+      resumeDir: join(dir, 'leech-state'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 50,
+      log,
+      trackers: false,
+    });
+  });
+  afterAll(async () => {
+    await seeder?.stop();
+    await leecher?.stop();
+    await removeDir(dir);
+  });
+
+  it('seeds a folder in place at once and another engine downloads it byte-identical', async () => {
+    const added = await seeder.add({ path: join(dir, 'src', 'show') });
+    expect(added.state).toBe('seeding');
+    expect(added.progress).toBe(1);
+    const meta = seeder.torrent(added.infohash)?.meta;
+    const torrent = meta?.torrent;
+    expect(torrent).toBeDefined();
+    const done = once(leecher, 'done', added.infohash);
+    await leecher.add(
+      { torrent: torrent as Uint8Array },
+      { peers: [{ host: '127.0.0.1', port: seeder.port }] },
+    );
+    await done;
+    await assertSameTree(join(dir, 'src', 'show'), join(dir, 'leech-out', 'show'));
+    const d = leecher.detail(added.infohash);
+    expect(d.state).toBe('seeding');
+    expect(d.files.every((f) => f.bytes === f.length)).toBe(true);
+    expect(d.wasted).toBe(0);
+    expect(seeder.detail(added.infohash).uploaded).toBeGreaterThanOrEqual(meta?.length ?? 0);
+    // The seeded-in-place original is not copied into the seeder's output dir.
+    await expect(readFile(join(dir, 'seed-out', 'show', 'ep2.mkv'))).rejects.toThrow();
+  });
+
+  it('refuses a second add of the same torrent and unknown infohashes', async () => {
+    const [t] = seeder.list();
+    await expect(seeder.add({ infohash: t?.infohash as string })).rejects.toMatchObject({
+      code: 'already-added',
+    });
+    expect(() => seeder.detail('00'.repeat(20))).toThrow(EngineError);
+  });
+});
