@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
-import { PieceStore, StorageError } from '../src/storage/index.js';
+import { Layout, PieceStore, StorageError } from '../src/storage/index.js';
 import {
   buildTorrent,
   content,
@@ -46,6 +46,39 @@ function fileSlice(meta: TorrentMeta, data: Buffer, index: number): Buffer {
   if (!f) throw new Error('no file');
   return data.subarray(f.offset, f.offset + f.length);
 }
+
+describe('Layout', () => {
+  it('maps any byte range to contiguous file segments (property, with zero-length files)', () => {
+    let seed = 5;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let trial = 0; trial < 30; trial++) {
+      const files: FileSpec[] = Array.from({ length: 1 + rnd(12) }, (_, i) => ({
+        path: [`f${i}`],
+        length: rnd(3) === 0 ? 0 : 1 + rnd(50_000),
+      }));
+      if (files.every((f) => f.length === 0)) (files[0] as FileSpec).length = 1;
+      const meta = parseTorrent(buildTorrent({ name: 'p', files }).bytes);
+      const layout = new Layout(meta);
+      for (let k = 0; k < 50; k++) {
+        const offset = rnd(meta.length);
+        const length = 1 + rnd(meta.length - offset);
+        const segs = layout.segments(offset, length);
+        let pos = 0;
+        for (const s of segs) {
+          expect(s.rangeOffset).toBe(pos);
+          expect(s.length).toBeGreaterThan(0);
+          expect(s.file.offset + s.fileOffset).toBe(offset + pos);
+          expect(s.fileOffset + s.length).toBeLessThanOrEqual(s.file.length);
+          pos += s.length;
+        }
+        expect(pos).toBe(length);
+      }
+    }
+  });
+});
 
 describe('PieceStore: layout', () => {
   it('writes a multi-file torrent (pieces spanning files) and reads it back by file, byte-identical', async () => {
@@ -142,6 +175,18 @@ describe('PieceStore: layout', () => {
     expect(peak).toBeGreaterThan(0);
     expect(peak).toBeLessThanOrEqual(4 + 5);
     await store.close();
+  });
+
+  it('refuses a second torrent whose files would land on an open one', async () => {
+    const a = parseTorrent(buildTorrent({ name: 'video.mkv', length: 50_000, seed: 1 }).bytes);
+    const b = parseTorrent(buildTorrent({ name: 'video.mkv', length: 60_000, seed: 2 }).bytes);
+    const first = await PieceStore.open(a, { root });
+    await expect(PieceStore.open(b, { root })).rejects.toMatchObject({ code: 'IN_USE' });
+    const elsewhere = await PieceStore.open(b, { root: join(tmp, 'other') });
+    await elsewhere.close();
+    await first.close();
+    const second = await PieceStore.open(b, { root });
+    await second.close();
   });
 
   it('selects files: wanted pieces cover the selected files only', async () => {

@@ -6,6 +6,7 @@ export const STORAGE_ERROR_CODES = [
   'UNSAFE_PATH',
   'CONTENT_MISSING',
   'CLOSED',
+  'IN_USE',
 ] as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];

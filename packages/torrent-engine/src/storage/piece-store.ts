@@ -115,6 +115,7 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
       base = await realpath(opts.root);
     }
     const store = new PieceStore(meta, opts, base, inPlace);
+    store.claimPaths();
     const sel = opts.resume?.selected;
     // A stale selection (indices from another version of the file list) is dropped, not fatal.
     if (sel !== undefined) {
@@ -125,6 +126,34 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     await store.initialCheck(opts.resume);
     if (!inPlace) await store.createEmptyFiles();
     return store;
+  }
+
+  /**
+   * Files under the root that an open store may write, by absolute path -> infohash. Two different
+   * torrents with the same name in the same root would otherwise write into each other's files,
+   * and the first would keep serving pieces it verified before they were overwritten.
+   */
+  private static readonly claimed = new Map<string, string>();
+
+  private claimPaths(): void {
+    if (this.inPlace) return; // originals are read, and only repaired with their own pieces
+    const paths = this.meta.files.filter((f) => !f.pad).map((f) => this.filePath(f.index));
+    for (const p of paths) {
+      const owner = PieceStore.claimed.get(p);
+      if (owner !== undefined && owner !== this.meta.infohash) {
+        throw new StorageError(
+          'IN_USE',
+          `${p} already belongs to torrent ${owner}; use another download folder for ${this.meta.infohash}`,
+        );
+      }
+    }
+    for (const p of paths) PieceStore.claimed.set(p, this.meta.infohash);
+  }
+
+  private releasePaths(): void {
+    for (const [p, owner] of PieceStore.claimed) {
+      if (owner === this.meta.infohash && p.startsWith(this.base)) PieceStore.claimed.delete(p);
+    }
   }
 
   // ---- selection -------------------------------------------------------------------------------
@@ -551,6 +580,7 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     await this.pool.closeAll();
+    if (!this.inPlace) this.releasePaths();
   }
 
   /**
