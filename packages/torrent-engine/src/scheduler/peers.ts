@@ -39,14 +39,20 @@ export function pipelineDepth(
   maxOutstanding: number,
   snubbed: boolean,
   o: PlanOptions,
+  blockSize = 16384,
 ): number {
   const cap = Math.max(0, Math.floor(maxOutstanding));
   if (snubbed) return Math.min(1, cap);
-  const wanted = Math.ceil((rate * o.pipelineSeconds) / 16384);
+  const wanted = Math.ceil((rate * o.pipelineSeconds) / blockSize);
   return Math.min(cap, Math.max(o.minPipeline, Math.min(o.maxPipeline, wanted)));
 }
 
-export function modelPeers(peers: PeerState[], o: PlanOptions, pieceCount: number): PeerModel[] {
+export function modelPeers(
+  peers: PeerState[],
+  o: PlanOptions,
+  pieceCount: number,
+  blockSize: number,
+): PeerModel[] {
   return peers.map((p, order) => {
     const rate = p.downloadRate > 0 && Number.isFinite(p.downloadRate) ? p.downloadRate : o.unknownPeerRate;
     return {
@@ -61,19 +67,10 @@ export function modelPeers(peers: PeerState[], o: PlanOptions, pieceCount: numbe
       snubbed: p.snubbed,
       queueBytes: 0,
       count: 0,
-      limit: pipelineDepth(rate, p.maxOutstanding, p.snubbed, o),
+      limit: pipelineDepth(rate, p.maxOutstanding, p.snubbed, o, blockSize),
       backgroundCount: 0,
       background: undefined,
       has: packBits(p.has, pieceCount),
     };
   });
-}
-
-/** Expected time (ms, absolute) at which a new block of `length` bytes asked of `p` now arrives. */
-export function eta(p: PeerModel, now: number, length: number): number {
-  return now + p.latencyMs + (p.queueBytes + length) * p.msPerByte;
-}
-
-export function freeSlots(p: PeerModel): number {
-  return p.usable ? Math.max(0, p.limit - p.count) : 0;
 }

@@ -67,7 +67,7 @@ class Planner {
     this.o = resolveOptions(s.options);
     this.g = geometryOf(s);
     this.now = s.now;
-    this.peers = modelPeers(s.peers, this.o, this.g.pieceCount);
+    this.peers = modelPeers(s.peers, this.o, this.g.pieceCount, this.g.blockSize);
     for (const p of this.peers) {
       if (this.byId.has(p.id)) throw new RangeError(`scheduler: duplicate peer id ${p.id}`);
       this.byId.set(p.id, p);
