@@ -1,0 +1,143 @@
+// Interoperability with real BitTorrent clients on loopback (H's harness in test/peers/): we
+// download from libtorrent and Transmission seeders, libtorrent and aria2 download from us, and a
+// bare infohash resolves its metadata from a libtorrent peer. Files are compared byte for byte.
+import { join } from 'node:path';
+import { createLogger } from '@dream/config';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine/engine.js';
+import { startAria2 } from './peers/aria2.js';
+import { assertSameTree } from './peers/checks.js';
+import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import { startLibtorrent } from './peers/libtorrent.js';
+import { startTracker } from './peers/tracker.js';
+import { startTransmission } from './peers/transmission.js';
+
+const log = createLogger({ name: 'interop-test', level: 'silent' });
+const FILES = [
+  { path: 'movie/part1.mkv', size: 2 * 1024 * 1024 + 777 },
+  { path: 'movie/extras/notes.txt', size: 10_000 },
+  { path: 'movie/part2.mkv', size: 1024 * 1024 + 3 },
+];
+
+let dir: string;
+const engines: Engine[] = [];
+const stops: (() => Promise<unknown>)[] = [];
+
+async function engine(name: string, trackers = false): Promise<Engine> {
+  const e = await Engine.start({
+    outputDir: join(dir, `${name}-out`),
+    resumeDir: join(dir, `${name}-state`),
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: 50,
+    log,
+    trackers,
+  });
+  engines.push(e);
+  return e;
+}
+
+function event(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
+  return new Promise((resolve) => {
+    const l = (ih: string) => {
+      if (ih === infohash) {
+        e.off(name, l);
+        resolve();
+      }
+    };
+    e.on(name, l);
+  });
+}
+
+beforeAll(async () => {
+  dir = await makeTempDir('dream-interop-');
+  await makeFiles(join(dir, 'src'), FILES);
+});
+
+afterAll(async () => {
+  for (const s of stops.reverse()) await s().catch(() => {});
+  for (const e of engines) await e.stop();
+  await removeDir(dir);
+});
+
+describe('interop', () => {
+  it('downloads a hybrid multi-file torrent (pad files) from a libtorrent seeder', async () => {
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'libtorrent-hybrid' });
+    const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
+    stops.push(() => lt.stop());
+    await lt.waitFinished(60_000);
+    const us = await engine('from-lt');
+    const done = event(us, 'done', made.infoHash);
+    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: lt.port }] });
+    await done;
+    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-lt-out', 'movie'));
+    expect(us.detail(made.infoHash).wasted).toBe(0);
+  });
+
+  it('downloads from a Transmission seeder', async () => {
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'create-torrent' });
+    const tr = await startTransmission({ torrent: made.torrent, dir: join(dir, 'src') });
+    stops.push(() => tr.stop());
+    await tr.waitSeeding(60_000);
+    const us = await engine('from-tr');
+    const done = event(us, 'done', made.infoHash);
+    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: tr.port }] });
+    await done;
+    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-tr-out', 'movie'));
+  });
+
+  it('seeds to a libtorrent leecher', async () => {
+    const us = await engine('seed-lt');
+    const added = await us.add({ path: join(dir, 'src', 'movie') });
+    const meta = us.torrent(added.infohash)?.meta;
+    const leechDir = join(dir, 'lt-leech');
+    const lt = await startLibtorrent({ savePath: leechDir, torrent: meta?.torrent, peers: [us.port] });
+    stops.push(() => lt.stop());
+    await lt.waitFinished(90_000);
+    await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
+    expect(us.detail(added.infohash).uploaded).toBeGreaterThanOrEqual(meta?.length ?? 0);
+  });
+
+  it('seeds to an aria2 leecher met through a tracker our engine announces to', async () => {
+    const tracker = await startTracker();
+    stops.push(() => tracker.stop());
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), trackers: [tracker.announceUrl] });
+    const us = await engine('seed-aria2', true);
+    // Seed the same bytes in place from a .torrent naming the tracker.
+    const seedOut = join(dir, 'seed-aria2-out');
+    await makeFiles(seedOut, FILES);
+    await us.add({ torrent: made.torrent });
+    await tracker.waitForAnnounce((a) => a.port === us.port, 30_000);
+    const leechDir = join(dir, 'aria2-leech');
+    const aria = await startAria2({
+      torrent: made.torrent,
+      dir: leechDir,
+      mode: 'leech',
+      tracker: tracker.announceUrl,
+    });
+    stops.push(() => aria.stop());
+    await aria.waitReady(90_000);
+    await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
+  });
+
+  it('resolves a bare infohash from a libtorrent peer (ut_metadata), then downloads', async () => {
+    const made = await makeTorrent({
+      source: join(dir, 'src', 'movie'),
+      flavour: 'libtorrent-v1',
+      pieceLength: 32768,
+    });
+    const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
+    stops.push(() => lt.stop());
+    await lt.waitFinished(60_000);
+    const us = await engine('magnet');
+    const meta = event(us, 'metadata', made.infoHash);
+    const done = event(us, 'done', made.infoHash);
+    const added = await us.add({ infohash: made.infoHash });
+    expect(added.state).toBe('metadata');
+    us.addPeers(made.infoHash, [{ host: '127.0.0.1', port: lt.port }]);
+    await meta;
+    expect(us.detail(made.infoHash).name).toBe('movie');
+    await done;
+    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'magnet-out', 'movie'));
+  });
+});
