@@ -173,7 +173,18 @@ interface Figures {
   p95: number;
   p99: number;
   byKind: Map<QueryKind, { p50: number; p95: number; recall: number }>;
+  hostile: { q: string; total: number; ms: number }[];
 }
+
+/** Queries that cost the most: common words only, a common word's prefix, many short fuzzy words. */
+export const HOSTILE_QUERIES = [
+  'the',
+  'th',
+  'the of the',
+  'st',
+  'ri ve sta pol mar ten dor an el is ur qua zen bri tho mel',
+  'abcdefghij klmnopqrst uvwxyzabcd efghijklmn opqrstuvwx',
+];
 
 async function measure(n: number): Promise<Figures> {
   const dir = mkdtempSync(join(tmpdir(), 'dream-bench-catalog-'));
@@ -229,6 +240,12 @@ async function measure(n: number): Promise<Figures> {
       if (res.results.some((x) => searchTokens(x.entry.title).join(' ') === q.want)) k.hits++;
       per.set(q.kind, k);
     }
+    const hostile: { q: string; total: number; ms: number }[] = [];
+    for (const q of HOSTILE_QUERIES) {
+      const s = performance.now();
+      const res = await store.search(q, { limit: 20 });
+      hostile.push({ q, total: res.total, ms: performance.now() - s });
+    }
     await store.close();
     all.sort((a, b) => a - b);
     const byKind = new Map<QueryKind, { p50: number; p95: number; recall: number }>();
@@ -248,6 +265,7 @@ async function measure(n: number): Promise<Figures> {
       p95: pct(all, 0.95),
       p99: pct(all, 0.99),
       byKind,
+      hostile,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -283,6 +301,15 @@ export async function run(): Promise<string> {
             return `${ms(x.p50)} / ${ms(x.p95)} ms / ${(x.recall * 100).toFixed(1)}%`;
           })
           .join(' | ')} |`,
+    ),
+    '',
+    'Costly queries (one run each, limit 20; common words are scanned, not scored through the index):',
+    '',
+    `| query | ${figures.map((f) => `${f.n.toLocaleString('en')} titles: hits, time`).join(' | ')} |`,
+    `|---|${figures.map(() => '---:').join('|')}|`,
+    ...HOSTILE_QUERIES.map(
+      (q, i) =>
+        `| \`${q}\` | ${figures.map((f) => `${f.hostile[i]!.total.toLocaleString('en')}, ${ms(f.hostile[i]!.ms)} ms`).join(' | ')} |`,
     ),
     '',
   ];
