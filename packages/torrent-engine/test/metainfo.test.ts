@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -207,6 +208,48 @@ describe('parseTorrent', () => {
       );
       expect(meta.files.some((f) => f.pad)).toBe(true);
       expect(toMagnet(meta)).toContain(`xt=urn:btmh:1220${lt.v2}`);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('reads a Transmission-made torrent like transmission-show does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-tr-'));
+    try {
+      await mkdir(join(dir, 'Show', 'extras'), { recursive: true });
+      await writeFile(join(dir, 'Show', 'a.mkv'), content(70_000, 21));
+      await writeFile(join(dir, 'Show', 'extras', 'b.mkv'), content(30_000, 22));
+      const out = join(dir, 't.torrent');
+      execFileSync(
+        'transmission-create',
+        ['-o', out, '-s', '16', '-t', 'udp://127.0.0.1:1/a', join(dir, 'Show')],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const shown = execFileSync('transmission-show', [out], { encoding: 'utf8' });
+      const meta = parseTorrent(readFileSync(out));
+      expect(shown).toContain(`Hash: ${meta.infohash}`);
+      expect(meta.files.map((f) => f.path)).toEqual(['Show/a.mkv', 'Show/extras/b.mkv']);
+      expect(meta.trackers).toEqual([['udp://127.0.0.1:1/a']]);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('refuses a libtorrent v2-only torrent, and reads a libtorrent v1-only one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-v2-'));
+    try {
+      await mkdir(join(dir, 'v'));
+      await writeFile(join(dir, 'v', 'a.mkv'), content(40_000, 31));
+      await writeFile(join(dir, 'v', 'b.mkv'), content(20_000, 32));
+      libtorrentCreate(join(dir, 'v'), join(dir, 'v2.torrent'), { v2Only: true });
+      const e = refused(readFileSync(join(dir, 'v2.torrent')));
+      expect(e.code).toBe('V2_ONLY');
+      const lt = libtorrentCreate(join(dir, 'v'), join(dir, 'v1.torrent'), { v1Only: true });
+      const meta = parseTorrent(readFileSync(join(dir, 'v1.torrent')));
+      expect(meta.infohash).toBe(lt.v1);
+      expect(meta.infohashV2).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true });
     }

@@ -93,24 +93,31 @@ export const LT_PYTHON = '/usr/bin/python3';
 export function libtorrentCreate(
   contentPath: string,
   out: string,
-  opts: { pieceLength?: number; v1Only?: boolean } = {},
+  opts: { pieceLength?: number; v1Only?: boolean; v2Only?: boolean } = {},
 ): { v1: string; v2: string; files: { path: string; size: number; offset: number; pad: boolean }[] } {
   const script = `
 import libtorrent as lt, sys, json, os
-src, out, psize, v1only = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == '1'
+src, out, psize, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 fs = lt.file_storage()
 lt.add_files(fs, src)
-ct = lt.create_torrent(fs, psize, flags=(lt.create_torrent.v1_only if v1only else 0))
+ct = lt.create_torrent(fs, psize, flags={'v1': lt.create_torrent.v1_only, 'v2': lt.create_torrent.v2_only}.get(mode, 0))
 lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(src)))
 open(out, 'wb').write(lt.bencode(ct.generate()))
 ti = lt.torrent_info(out)
 f = ti.files()
-print(json.dumps({'v1': str(ti.info_hashes().v1), 'v2': str(ti.info_hashes().v2),
+print(json.dumps({'v1': str(ti.info_hashes().v1) if ti.info_hashes().has_v1() else '', 'v2': str(ti.info_hashes().v2),
   'files': [{'path': f.file_path(i), 'size': f.file_size(i), 'offset': f.file_offset(i), 'pad': bool(f.file_flags(i) & 1)} for i in range(f.num_files())]}))
 `;
   const outText = execFileSync(
     LT_PYTHON,
-    ['-c', script, contentPath, out, String(opts.pieceLength ?? 16384), opts.v1Only ? '1' : '0'],
+    [
+      '-c',
+      script,
+      contentPath,
+      out,
+      String(opts.pieceLength ?? 16384),
+      opts.v1Only ? 'v1' : opts.v2Only ? 'v2' : 'hybrid',
+    ],
     { encoding: 'utf8' },
   );
   return JSON.parse(outText);
