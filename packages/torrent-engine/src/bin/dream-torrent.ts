@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type CatalogStore, openCatalogStore } from '@dream/catalog';
 import { startupConfig } from '@dream/config';
 import { DhtClient } from '@dream/dht';
-import { startControlServer } from '../control-api/index.js';
+import { startDaemonServer } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
 
 /** A hard deadline for shutdown: resume data of a few torrents saves in milliseconds. */
@@ -91,12 +92,16 @@ async function main(): Promise<void> {
     log.fatal((err as Error).message);
     process.exit(1);
   }
-  let server: Awaited<ReturnType<typeof startControlServer>>;
+  let server: Awaited<ReturnType<typeof startDaemonServer>>;
+  let catalog: CatalogStore | undefined;
   try {
-    server = await startControlServer(engine, { host: config.stream.host, port: config.stream.port, log });
+    // This node's own catalog, served under /catalog (the single-machine default).
+    catalog = await openCatalogStore(config, log);
+    server = await startDaemonServer(engine, { config, log, catalog });
   } catch (err) {
     log.fatal((err as Error).message);
     await engine.stop();
+    await catalog?.close();
     process.exit(1);
   }
   const address = server.server.address();
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
     void (async () => {
       await server.close().catch(() => {});
       await engine.stop();
+      await catalog?.close().catch(() => {});
       log.info('stopped');
       process.exit(0);
     })();

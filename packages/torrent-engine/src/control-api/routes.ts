@@ -64,15 +64,24 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
       if (body.selected !== undefined) options.selected = parseSelection(body.selected);
       if (body.peers !== undefined) options.peers = parsePeers(body.peers);
       const kinds = ['magnet', 'infohash', 'torrent', 'path'].filter((k) => body[k] !== undefined);
-      if (kinds.length !== 1)
-        throw new EngineError('bad-request', 'give exactly one of magnet, infohash, torrent, path');
+      // torrent + path together: seed that torrent from that file or folder, in place.
+      const seedInPlace = kinds.length === 2 && kinds.includes('torrent') && kinds.includes('path');
+      if (kinds.length !== 1 && !seedInPlace) {
+        throw new EngineError(
+          'bad-request',
+          'give exactly one of magnet, infohash, torrent, path (or torrent with path)',
+        );
+      }
       let input: AddInput;
       if (typeof body.magnet === 'string') input = { magnet: body.magnet };
       else if (typeof body.infohash === 'string') input = { infohash: body.infohash };
       else if (typeof body.torrent === 'string') {
         if (!/^[A-Za-z0-9+/=\s]*$/.test(body.torrent))
           throw new EngineError('invalid-torrent', 'torrent must be base64');
-        input = { torrent: Buffer.from(body.torrent, 'base64') };
+        const torrent = Buffer.from(body.torrent, 'base64');
+        if (seedInPlace && typeof body.path !== 'string')
+          throw new EngineError('bad-request', 'path must be a string');
+        input = seedInPlace ? { torrent, path: body.path as string } : { torrent };
       } else if (typeof body.path === 'string') {
         input = typeof body.name === 'string' ? { path: body.path, name: body.name } : { path: body.path };
       } else throw new EngineError('bad-request', `${kinds[0]} must be a string`);

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@dream/config';
 import type { PeerAddress } from '../bitfield.js';
-import { createTorrent } from '../create/index.js';
+import { CreateError, createTorrent } from '../create/index.js';
 import { MetainfoError, parseInfo, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
 import { type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
@@ -35,7 +35,8 @@ export interface EngineOptions {
 }
 
 export type AddInput =
-  | { torrent: Uint8Array }
+  /** With `path`: seed this torrent from that file or folder in place (dream-cli upload hashes first). */
+  | { torrent: Uint8Array; path?: string }
   | { magnet: string }
   | { infohash: string }
   | { path: string; name?: string };
@@ -130,6 +131,14 @@ export class Engine extends EventEmitter<EngineEvents> {
     if ('torrent' in input) {
       meta = wrapMetainfo('invalid-torrent', () => parseTorrent(input.torrent));
       infohash = meta.infohash;
+      if (input.path !== undefined) {
+        contentPath = path.resolve(input.path);
+        try {
+          await stat(contentPath);
+        } catch {
+          throw new EngineError('path-not-found', `${contentPath} does not exist or cannot be read`);
+        }
+      }
     } else if ('magnet' in input) {
       const m = wrapMetainfo('invalid-magnet', () => parseMagnet(input.magnet));
       infohash = m.infohash;
@@ -148,7 +157,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       } catch {
         throw new EngineError('path-not-found', `${abs} does not exist or cannot be read`);
       }
-      const created = await createTorrent(abs, input.name ? { name: input.name } : {});
+      let created: Awaited<ReturnType<typeof createTorrent>>;
+      try {
+        created = await createTorrent(abs, input.name ? { name: input.name } : {});
+      } catch (err) {
+        if (err instanceof CreateError) {
+          throw new EngineError(err.code === 'NOT_FOUND' ? 'path-not-found' : 'invalid-path', err.message);
+        }
+        throw err;
+      }
       meta = created.meta;
       if (!meta.torrent) meta.torrent = created.torrent;
       infohash = meta.infohash;

@@ -9,6 +9,7 @@ export const ENGINE_ERROR_CODES = {
   'invalid-infohash': 400,
   'invalid-peer': 400,
   'invalid-selection': 400,
+  'invalid-path': 400,
   'path-not-found': 404,
   'not-found': 404,
   'already-added': 409,

@@ -623,7 +623,9 @@ export class Torrent extends EventEmitter {
       inFlight,
       peers,
       readers: [...this.readers.values()],
-      background: !this.paused,
+      // While a player reads, fetch only what its window asks for: a paused player must not eat
+      // the user's bandwidth (WebTorrent's issue #803). With no reader, a torrent downloads all.
+      background: !this.paused && this.readers.size === 0,
     });
     for (const c of plan.cancels) {
       const p = this.peers.get(c.peerId);

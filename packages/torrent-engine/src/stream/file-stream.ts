@@ -98,6 +98,7 @@ export function createFileStream(
         if (stream.destroyed) return;
         window.read(position, length, now());
         position += length;
+        torrent.replan(); // the window moved with the read position
         if (position > end) {
           stream.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
           stream.push(null);
