@@ -23,7 +23,7 @@ export interface DaemonSpec {
 export function daemonSpecs(config: DreamConfig): DaemonSpec[] {
   const specs: DaemonSpec[] = [];
   if (config.dht.enabled)
-    specs.push({ name: 'dream-dht', healthUrl: `http://127.0.0.1:${config.dht.api_port}/status` });
+    specs.push({ name: 'dream-dht', healthUrl: `http://127.0.0.1:${config.dht.api_port}/v1/status` });
   specs.push({ name: 'dream-torrent', healthUrl: `${localApiBase(config)}/api/health` });
   return specs;
 }
@@ -92,6 +92,12 @@ export async function startDaemon(
   const running = readPid(config, spec.name);
   if (running && (await isHealthy(spec.healthUrl))) {
     return { name: spec.name, pid: running, alreadyRunning: true, log: p.log };
+  }
+  if (!running && (await isHealthy(spec.healthUrl))) {
+    // Something answers on our API port but it is not a daemon we started: another node's, or an
+    // older one whose pid file is gone. Starting ours would fail to bind, or worse, look healthy.
+    const port = Number(new URL(spec.healthUrl).port);
+    throw CliError.portInUse(`${spec.name} API, answering at ${spec.healthUrl}`, port);
   }
   mkdirSync(dirname(p.pid), { recursive: true });
   mkdirSync(dirname(p.log), { recursive: true });

@@ -47,13 +47,13 @@ export function faststart(input: string, output: string): Promise<void> {
 export function sampleClip(
   output: string,
   seconds: number,
-  opts: { moovAtEnd?: boolean } = {},
+  opts: { moovAtEnd?: boolean; size?: string } = {},
 ): Promise<void> {
   return run([
     '-f',
     'lavfi',
     '-i',
-    `testsrc2=duration=${seconds}:size=640x360:rate=25`,
+    `testsrc2=duration=${seconds}:size=${opts.size ?? '640x360'}:rate=25`,
     '-f',
     'lavfi',
     '-i',

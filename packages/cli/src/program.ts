@@ -7,6 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDaemonCommands } from './commands/daemon.js';
 import { registerSearchCommand } from './commands/search.js';
+import { registerStatusCommands } from './commands/status.js';
+import { registerStreamCommand } from './commands/stream.js';
+import { registerUploadCommand } from './commands/upload.js';
 import { CliError, EXIT } from './errors.js';
 import type { GlobalOptions } from './output.js';
 
@@ -28,6 +31,9 @@ export function buildProgram(): Command {
   registerConfigCommands(program, globals);
   registerDaemonCommands(program, globals);
   registerSearchCommand(program, globals);
+  registerUploadCommand(program, globals);
+  registerStreamCommand(program, globals);
+  registerStatusCommands(program, globals);
   return program;
 }
 

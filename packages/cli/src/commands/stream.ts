@@ -1,0 +1,174 @@
+/**
+ * `dream-cli stream <query | magnet | infohash | file.torrent>`: find it, add it to dream-torrent,
+ * show buffering until the first verified bytes are there, then play it (mpv by default), print the
+ * URL, or pipe the bytes to stdout. Stays until the player exits; Ctrl-C stops the player too.
+ */
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { loadConfig } from '@dream/config';
+import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine';
+import type { Command } from 'commander';
+import { catalogUrl, withCatalog } from '../catalog.js';
+import { EngineApi, type TorrentSummary } from '../engine-api.js';
+import { CliError, EXIT } from '../errors.js';
+import { bytes } from '../format.js';
+import { type GlobalOptions, output } from '../output.js';
+import { chooseFiles, pickResult } from '../pick.js';
+import { findExecutable, launchPlayer } from '../player.js';
+
+interface StreamOptions {
+  first?: boolean;
+  pick?: string;
+  player?: string;
+  printUrl?: boolean;
+  stdout?: boolean;
+  file?: string;
+}
+
+interface Target {
+  body: Record<string, unknown>;
+  infohash: string;
+  title: string | undefined;
+}
+
+async function resolveTarget(arg: string, opts: StreamOptions, g: GlobalOptions): Promise<Target> {
+  const { config } = loadConfig({ path: g.config });
+  if (/^magnet:\?/i.test(arg) || /^[0-9a-f]{40}$/i.test(arg) || /^[a-z2-7]{32}$/i.test(arg)) {
+    try {
+      const m = parseMagnet(arg);
+      return {
+        body: { magnet: arg.startsWith('magnet:') ? arg : `magnet:?xt=urn:btih:${m.infohash}` },
+        infohash: m.infohash,
+        title: m.name,
+      };
+    } catch (err) {
+      if (err instanceof MetainfoError) throw CliError.usage(`not a usable magnet link: ${err.message}`);
+      throw err;
+    }
+  }
+  if (arg.toLowerCase().endsWith('.torrent')) {
+    const data = await readFile(arg).catch(() => undefined);
+    if (data) {
+      try {
+        const meta = parseTorrent(data);
+        return { body: { torrent: data.toString('base64') }, infohash: meta.infohash, title: meta.name };
+      } catch (err) {
+        if (err instanceof MetainfoError)
+          throw CliError.usage(`${arg} is not a usable .torrent: ${err.message}`);
+        throw err;
+      }
+    }
+  }
+  const res = await withCatalog(config, (c) => c.search(arg, { limit: 20 }));
+  if (res.results.length === 0) throw CliError.nothingFound(arg, catalogUrl(config));
+  const pick = opts.pick === undefined ? undefined : Number(opts.pick);
+  if (pick !== undefined && !(Number.isInteger(pick) && pick >= 1))
+    throw CliError.usage('--pick: expected a number from 1');
+  const chosen = await pickResult(res.results, { first: opts.first ?? false, ...(pick ? { pick } : {}) });
+  return {
+    body: { magnet: chosen.entry.magnet },
+    infohash: chosen.entry.infohash,
+    title: chosen.entry.title,
+  };
+}
+
+function status(s: TorrentSummary | undefined, started: number): string {
+  const secs = ((Date.now() - started) / 1000).toFixed(1);
+  if (!s) return `buffering ${secs}s`;
+  const what = s.state === 'metadata' ? 'fetching metadata' : 'buffering';
+  return `${what}: ${s.peers} peer${s.peers === 1 ? '' : 's'}, ${bytes(s.downloadRate)}/s, ${(s.progress * 100).toFixed(1)}% (${secs}s)`;
+}
+
+export function registerStreamCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('stream')
+    .description('find a video by title (or magnet, infohash, .torrent) and play it while it downloads')
+    .argument('<query>', 'title words, a magnet link, an infohash, or a .torrent file')
+    .option('--first', 'play the best match without asking')
+    .option('--pick <n>', 'play result number n without asking')
+    .option('--player <player>', 'player to launch (default: general.player, mpv)')
+    .option('--print-url', 'print the stream URL instead of launching a player')
+    .option('--stdout', 'write the video bytes to stdout (e.g. | mpv -)')
+    .option('--file <index>', 'which file of a multi-file torrent (default: the largest video)')
+    .action(async (query: string, opts: StreamOptions) => {
+      const g = globals();
+      const { config } = loadConfig({ path: g.config });
+      if (opts.printUrl && opts.stdout) throw CliError.usage('choose one of --print-url and --stdout');
+      const player = opts.player ?? config.general.player;
+      // Check the player before any download starts: a missing player is the user's first fix.
+      if (!opts.printUrl && !opts.stdout && !findExecutable(player)) throw CliError.playerMissing(player);
+
+      const engine = new EngineApi(config);
+      await engine.health();
+      const target = await resolveTarget(query, opts, g);
+      try {
+        await engine.add(target.body);
+      } catch (err) {
+        if (!(err instanceof CliError && err.code === 'ENGINE_ALREADY_ADDED')) throw err;
+      }
+
+      const started = Date.now();
+      const tty = process.stderr.isTTY && !opts.stdout;
+      const show = (line: string) => tty && process.stderr.write(`\r\x1b[K${line}`);
+      const ticker = setInterval(() => {
+        engine.detail(target.infohash).then(
+          (d) => show(status(d, started)),
+          () => {},
+        );
+      }, 500);
+      let url: string;
+      let subtitles: string[] = [];
+      try {
+        // The listing waits for the metadata (a magnet's comes from peers).
+        const listing = await engine.files(target.infohash);
+        const byIndex =
+          opts.file === undefined ? undefined : listing.files.find((f) => f.index === Number(opts.file));
+        if (opts.file !== undefined && !byIndex)
+          throw CliError.usage(`--file ${opts.file}: the torrent has ${listing.files.length} files`);
+        const chosen = chooseFiles(listing.files);
+        url = (byIndex ?? chosen.video).url;
+        subtitles = chosen.subtitles.map((s) => s.url);
+        // Ask for the first byte: it opens a reader (priming head and tail) and returns once the
+        // first verified piece is there, which is when a player can start.
+        const first = await fetch(url, { headers: { range: 'bytes=0-0' } });
+        await first.arrayBuffer();
+        if (first.status !== 206 && first.status !== 200)
+          throw new CliError('STREAM_FAILED', `the stream answered ${first.status}`, EXIT.unexpected);
+      } finally {
+        clearInterval(ticker);
+        if (tty) process.stderr.write('\r\x1b[K');
+      }
+
+      if (opts.printUrl) {
+        output(g, { url, subtitles, infohash: target.infohash, title: target.title }, () => url);
+        return;
+      }
+      if (opts.stdout) {
+        const res = await fetch(url);
+        if (!res.ok || !res.body)
+          throw new CliError('STREAM_FAILED', `the stream answered ${res.status}`, EXIT.unexpected);
+        await pipeline(Readable.fromWeb(res.body as never), process.stdout).catch(
+          (err: NodeJS.ErrnoException) => {
+            if (err.code !== 'EPIPE') throw err; // the player closed its input: that is how it ends
+          },
+        );
+        return;
+      }
+
+      process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
+      const child = launchPlayer(player, {
+        url,
+        ...(target.title ? { title: target.title } : {}),
+        subtitles,
+      });
+      const onSignal = () => child.kill('SIGTERM');
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (code !== 0)
+        throw new CliError('PLAYER_FAILED', `${player} exited with status ${code}`, EXIT.playerFailed);
+    });
+}

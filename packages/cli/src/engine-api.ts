@@ -1,0 +1,90 @@
+/**
+ * dream-torrent's control API as dream-cli uses it (127.0.0.1 only). A refused connection becomes
+ * "dream-torrent is not running" with how to start it; an API error keeps its code and message.
+ */
+import type { DreamConfig } from '@dream/config';
+import { localApiBase } from './daemons.js';
+import { CliError, EXIT } from './errors.js';
+
+export interface TorrentSummary {
+  infohash: string;
+  name: string | undefined;
+  state: string;
+  error: string | undefined;
+  length: number | undefined;
+  progress: number;
+  downloaded: number;
+  uploaded: number;
+  downloadRate: number;
+  uploadRate: number;
+  peers: number;
+}
+
+export interface TorrentDetail extends TorrentSummary {
+  files: { index: number; path: string; length: number; bytes: number; selected: boolean; pad: boolean }[];
+  peerList: { address: string; downloadRate: number; uploadRate: number }[];
+}
+
+export interface FileListing {
+  infohash: string;
+  name: string | undefined;
+  files: { index: number; path: string; size: number; type: string; url: string }[];
+}
+
+export class EngineApi {
+  readonly base: string;
+  constructor(config: DreamConfig) {
+    this.base = localApiBase(config);
+  }
+
+  health(): Promise<{ ok: boolean; torrents: number; connections: number; port: number }> {
+    return this.call('GET', '/api/health');
+  }
+  add(body: Record<string, unknown>): Promise<TorrentSummary> {
+    return this.call('POST', '/api/torrents', body);
+  }
+  list(): Promise<{ torrents: TorrentSummary[] }> {
+    return this.call('GET', '/api/torrents');
+  }
+  detail(infohash: string): Promise<TorrentDetail> {
+    return this.call('GET', `/api/torrents/${infohash}`);
+  }
+  remove(infohash: string, deleteData: boolean): Promise<void> {
+    return this.call('DELETE', `/api/torrents/${infohash}?deleteData=${deleteData}`);
+  }
+  files(infohash: string): Promise<FileListing> {
+    return this.call('GET', `/stream/${infohash}/`);
+  }
+
+  async call<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      if (cause === 'ECONNREFUSED' || cause === 'ECONNRESET')
+        throw CliError.daemonDown('dream-torrent', this.base);
+      throw new CliError(
+        'ENGINE_UNREACHABLE',
+        `dream-torrent at ${this.base} did not answer: ${(err as Error).message}`,
+        EXIT.daemonDown,
+      );
+    }
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new CliError(
+        `ENGINE_${(e?.code ?? String(res.status)).toUpperCase().replace(/-/g, '_')}`,
+        `dream-torrent refused ${method} ${path}: ${e?.message ?? res.statusText}`,
+        EXIT.unexpected,
+      );
+    }
+    return json as T;
+  }
+}
