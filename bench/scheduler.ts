@@ -13,6 +13,7 @@ import {
   planRequests,
   type SchedulerSnapshot,
 } from '../packages/torrent-engine/src/scheduler/index.js';
+import { simulateSwarm } from '../packages/torrent-engine/test/scheduler-swarm-sim.js';
 
 const PIECES = 10_000;
 const PIECE = 1024 * 1024;
@@ -135,6 +136,41 @@ export async function run(): Promise<string> {
       );
     }
   }
+  const MiB = 1024 * 1024;
+  const swarmRows: string[] = [];
+  for (const [up, viewerUp] of [
+    [8, 4],
+    [4, 4],
+    [8, 1],
+    [4, 1],
+  ] as const) {
+    for (const [originCost, background] of [
+      [1, false],
+      [10, false],
+      [10, 8],
+    ] as const) {
+      const r = simulateSwarm({
+        viewers: 8,
+        joinEverySeconds: 3,
+        pieces: 256,
+        pieceLength: 256 * 1024,
+        originUpload: up * MiB,
+        viewerUpload: viewerUp * MiB,
+        mediaRate: 0.65 * MiB,
+        readFactor: 2,
+        originCost,
+        background,
+        latencyMs: 10,
+        readaheadSeconds: 30,
+        maxSeconds: 300,
+      });
+      const stalls = r.viewers.map((v) => v.stalledMs);
+      const ffb = r.viewers.map((v) => v.firstByteAt ?? Number.NaN);
+      swarmRows.push(
+        `| ${up} | ${viewerUp} | ${originCost} | ${background === false ? 'off' : `≤ ${background} requests`} | ${r.originShare.toFixed(3)} | ${(Math.max(...stalls) / 1000).toFixed(1)} | ${Math.max(...ffb)} |`,
+      );
+    }
+  }
   return [
     '## Scheduler: planRequests on 10,000 pieces and 200 peers',
     '',
@@ -147,6 +183,18 @@ export async function run(): Promise<string> {
     ...rows,
     '',
     `Load average while measuring: ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores (wall times include waiting for a core).`,
+    '',
+    '### Swarm simulation (issue 7): origin share with the scheduler choosing',
+    '',
+    'One origin and 8 viewers joining 3 s apart, a 64 MiB file (256 pieces of 256 KiB) at 0.65 MiB/s read',
+    'at twice playback speed, on a simulated clock (`packages/torrent-engine/test/scheduler-swarm-sim.ts`:',
+    'FIFO uploaders at fixed rates, 10 ms one-way latency, no choking). Origin share = origin bytes /',
+    'bytes delivered to viewers; the ideal with 8 viewers is 0.125. Cost 1 = the origin is a peer like',
+    'any other; cost 10 = viewers are preferred whenever they are in time.',
+    '',
+    '| origin MiB/s | viewer upload MiB/s | origin cost | background | origin share | worst total stall s | worst first byte ms |',
+    '|---:|---:|---:|---|---:|---:|---:|',
+    ...swarmRows,
     '',
     'Command: `node --import tsx bench/scheduler.ts` (or `pnpm bench scheduler`).',
   ].join('\n');

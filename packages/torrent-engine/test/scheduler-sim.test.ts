@@ -12,6 +12,7 @@ import {
   ReadaheadWindow,
   type ReaderState,
 } from '../src/scheduler/index.js';
+import { simulateSwarm } from './scheduler-swarm-sim.js';
 
 const BLOCK = 16 * 1024;
 const PIECE = 256 * 1024; // 16 blocks
@@ -221,5 +222,35 @@ describe('scheduler simulation', () => {
     expect(viewer).toBeGreaterThan(0);
     expect(origin / (origin + viewer)).toBeLessThan(0.1);
     expect(sim.stalledMs).toBeLessThan(2000);
+  });
+});
+
+describe('scheduler swarm simulation (issue 7)', () => {
+  const base = {
+    viewers: 4,
+    joinEverySeconds: 3,
+    pieces: 64,
+    pieceLength: 256 * 1024,
+    originUpload: 8 * 1024 * 1024,
+    viewerUpload: 4 * 1024 * 1024,
+    mediaRate: 0.65 * 1024 * 1024,
+    readFactor: 2,
+    background: false as const,
+    latencyMs: 10,
+    readaheadSeconds: 30,
+    maxSeconds: 120,
+  };
+
+  it('viewers fetch from each other and the origin sends little more than one copy', () => {
+    const r = simulateSwarm({ ...base, originCost: 10 });
+    // the ideal with 4 viewers is 0.25: the first viewer's copy
+    expect(r.originShare).toBeLessThan(0.3);
+    for (const v of r.viewers) {
+      expect(v.finishedAt).toBeDefined();
+      expect(v.stalledMs).toBeLessThan(1000);
+    }
+    // without the origin's cost the same swarm leans on the origin more
+    const flat = simulateSwarm({ ...base, originCost: 1 });
+    expect(flat.originShare).toBeGreaterThan(r.originShare);
   });
 });
