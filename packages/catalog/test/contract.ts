@@ -188,6 +188,11 @@ export function contractSuite(name: string, factory: StoreFactory): void {
       expect(await store.lastDeleted(e.infohash)).toEqual({ infohash: e.infohash, deletedAt: at });
       expect(await store.delete(e.infohash)).toBe(false);
       expect(await store.lastDeleted(hashOf(6))).toBeUndefined();
+      // Published again later: found again, and the tombstone still guards against older versions.
+      const again = entry(key, 5, 'Tears of Steel', {}, new Date(Date.now() + 1000));
+      expect(await store.put(again)).toBe('created');
+      expect((await store.search('tears of steel')).total).toBe(1);
+      expect(await store.lastDeleted(e.infohash)).toEqual({ infohash: e.infohash, deletedAt: at });
     });
 
     it('search pages through a ranked list with a stable total', async () => {

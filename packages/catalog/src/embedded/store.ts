@@ -61,7 +61,7 @@ export class EmbeddedStore implements CatalogStore {
   private readonly entries = new Map<string, CatalogEntry>();
   private readonly tombstones = new Map<string, string>();
   private readonly index = new TitleIndex();
-  /** Framed size of the record that holds each live entry/tombstone: the size of a compacted log. */
+  /** Framed size of the record holding each live entry (key: infohash) or tombstone (key: deleted:<infohash>). */
   private readonly liveSize = new Map<string, number>();
   private liveBytes = 0;
   private compacting = false;
@@ -82,18 +82,18 @@ export class EmbeddedStore implements CatalogStore {
     if (r.op === 'put') {
       const had = this.entries.has(r.e.infohash);
       this.entries.set(r.e.infohash, r.e);
-      this.tombstones.delete(r.e.infohash);
       this.index.set(r.e.infohash, r.e.title);
       this.setLive(r.e.infohash, size);
       return had ? 'updated' : 'created';
     }
     this.entries.delete(r.h);
     this.index.remove(r.h);
+    this.setLive(r.h, 0);
+    // A tombstone outlives a re-publication (as in Elasticsearch's tombstone index): it only ever
+    // refuses writes signed before it, and a later version is newer anyway.
     if (r.at) {
       this.tombstones.set(r.h, r.at);
-      this.setLive(r.h, size);
-    } else {
-      this.setLive(r.h, 0);
+      this.setLive(`deleted:${r.h}`, size);
     }
     return 'updated';
   }

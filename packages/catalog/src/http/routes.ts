@@ -28,7 +28,7 @@ import {
 } from '../entry.js';
 import { type DeleteRequest, verifyDelete, verifyEntry } from '../signing.js';
 import type { CatalogStore } from '../store.js';
-import { CATALOG_ERROR_CODES, CatalogHttpError, errorBody } from './errors.js';
+import { CatalogHttpError, errorBody } from './errors.js';
 import { decideDelete, decidePut, SIGNATURE_WINDOW_MS } from './policy.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 
@@ -313,5 +313,3 @@ export function catalogRoutes(store: CatalogStore, opts: CatalogRoutesOptions = 
     );
   };
 }
-
-export { CATALOG_ERROR_CODES };
