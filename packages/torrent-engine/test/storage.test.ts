@@ -1,8 +1,20 @@
-import { mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
+import { FdPool } from '../src/storage/fd-pool.js';
 import { Layout, PieceStore, StorageError } from '../src/storage/index.js';
 import {
   buildTorrent,
@@ -77,6 +89,40 @@ describe('Layout', () => {
         expect(pos).toBe(length);
       }
     }
+  });
+});
+
+describe('FdPool', () => {
+  it('upgrades read-only handles, evicts beyond its size, and leaks nothing under concurrency', async () => {
+    await mkdir(root, { recursive: true });
+    const opens: string[] = [];
+    const pool = new FdPool(async (key, writable) => {
+      opens.push(`${key}${writable ? 'w' : 'r'}`);
+      return open(join(root, `f${key}`), constants.O_RDWR | constants.O_CREAT);
+    }, 2);
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const key = i % 5;
+      const writable = i % 3 === 0;
+      jobs.push(
+        pool.with(key, writable, async (h) => {
+          if (writable) await h.write(Buffer.from([i & 0xff]), 0, 1, i);
+          else await h.stat();
+        }),
+      );
+    }
+    await Promise.all(jobs);
+    await pool.syncAll();
+    const fds = await readdir('/proc/self/fd');
+    const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+    expect(targets.filter((t) => t.startsWith(root)).length).toBeLessThanOrEqual(2);
+    await pool.closeAll();
+    const after = await Promise.all(
+      (await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')),
+    );
+    expect(after.filter((t) => t.startsWith(root))).toEqual([]);
+    expect(opens.some((o) => o.endsWith('w'))).toBe(true);
+    await expect(pool.with(0, false, async () => 1)).rejects.toThrow(/closed/);
   });
 });
 

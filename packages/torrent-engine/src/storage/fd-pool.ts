@@ -36,6 +36,9 @@ export class FdPool {
     try {
       return await fn(entry.handle);
     } finally {
+      // Again at the end: a syncAll() that ran while this write was in flight cleared the flag
+      // without necessarily covering the write.
+      if (writable) entry.dirty = true;
       entry.users--;
       void this.evict();
     }
@@ -62,16 +65,6 @@ export class FdPool {
         }
       }),
     );
-  }
-
-  /** Close one file's handle (e.g. before deleting it). */
-  async drop(key: number): Promise<void> {
-    const e = this.entries.get(key);
-    if (e) {
-      this.entries.delete(key);
-      while (e.users > 0) await new Promise((r) => setImmediate(r));
-      await e.handle.close();
-    }
   }
 
   async closeAll(): Promise<void> {
@@ -102,8 +95,11 @@ export class FdPool {
         if (e) {
           // Upgrade: wait until nobody uses the read-only handle, then reopen.
           while (e.users > 0) await new Promise((r) => setImmediate(r));
-          this.entries.delete(key);
-          await e.handle.close();
+          // Unless eviction already took it (and closes it itself).
+          if (this.entries.get(key) === e) {
+            this.entries.delete(key);
+            await e.handle.close().catch(() => undefined);
+          }
         }
         if (this.closed) throw new Error('file pool closed');
         const handle = await this.opener(key, writable);
