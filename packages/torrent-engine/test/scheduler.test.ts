@@ -395,6 +395,19 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a window spanning the whole file is cut to maxWindowBytes (readahead, not the rest of the file)',
+    snapshot: snap({
+      pieceCount: 64,
+      peers: [peer('a', { pieces: 64 })],
+      readers: [{ id: 'r', start: 0, end: 64 * PIECE, playhead: 0, bytesPerSecond: MIB }],
+      background: false,
+      options: { maxWindowBytes: 4 * PIECE },
+    }),
+    check: (plan) => {
+      expect(new Set(plan.requests.map((r) => r.piece))).toEqual(new Set([0, 1, 2, 3]));
+    },
+  },
+  {
     name: 'background off and no reader: nothing to do',
     snapshot: snap({ peers: [peer('a')], background: false }),
     check: (plan) => expect(plan).toEqual({ requests: [], cancels: [], endgame: false }),

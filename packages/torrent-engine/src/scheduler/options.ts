@@ -23,6 +23,8 @@ export const DEFAULT_PLAN_OPTIONS: Readonly<PlanOptions> = Object.freeze({
   urgentHorizonMs: 5000,
   // A stalled or endgame block is in flight to at most two peers: one retry, not a broadcast.
   maxDuplicates: 2,
+  // Twice ReadaheadWindow's cap: room for its windows, a guard against a reader spanning a file.
+  maxWindowBytes: 256 * 1024 * 1024,
 });
 
 export function resolveOptions(partial: Partial<PlanOptions> | undefined): PlanOptions {

@@ -125,7 +125,7 @@ class Planner {
     for (const r of s.readers) {
       if (!(r.bytesPerSecond > 0) || !Number.isFinite(r.bytesPerSecond))
         throw new RangeError(`scheduler: reader ${r.id} has bytesPerSecond ${r.bytesPerSecond}, must be > 0`);
-      const range = piecesOverlapping(g, r.start, r.end);
+      const range = piecesOverlapping(g, r.start, Math.min(r.end, r.start + this.o.maxWindowBytes));
       if (!range) continue;
       const msPerByte = 1000 / r.bytesPerSecond;
       for (let piece = range[0]; piece <= range[1]; piece++) {

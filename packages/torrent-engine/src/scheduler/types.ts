@@ -82,6 +82,11 @@ export interface PlanOptions {
   stallMarginMs: number;
   /** Maximum number of peers one block may be in flight to at once (stall or endgame duplicates). */
   maxDuplicates: number;
+  /**
+   * A reader window longer than this (bytes from its start) is cut: a window is readahead, not
+   * "the rest of the file" (WebTorrent's issue #803). ReadaheadWindow never exceeds its cap.
+   */
+  maxWindowBytes: number;
 }
 
 export interface SchedulerSnapshot {
