@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import {
   mkdir,
   mkdtemp,
