@@ -10,11 +10,12 @@ import {
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
+  randomBytes,
   sign,
   verify,
 } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogEntry, CatalogFile } from './entry.js';
 import { normalizeTitle } from './normalize.js';
@@ -149,18 +150,23 @@ export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningK
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const fresh = generateSigningKey();
   const pem = fresh.privateKey.export({ type: 'pkcs8', format: 'pem' });
+  // Written whole to a private temp file, then link()ed into place: link fails if the key exists, so
+  // two dream-cli processes racing on first use end with one key, and nobody reads a half-written file.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    // O_EXCL: two dream-cli processes racing on first use cannot both create (and one lose) a key.
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(pem);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await fh.writeFile(pem);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, path);
     return fresh;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
   const st = await stat(path);
   if ((st.mode & 0o077) !== 0) {
