@@ -95,9 +95,14 @@ export class GuardedWire extends Wire {
       case 4: // have
         if (msg.length !== 5 || (n !== undefined && u32(1) >= n)) return 'bad-have';
         return undefined;
-      case 5: // bitfield
-        if (n !== undefined && msg.length - 1 !== Math.ceil(n / 8)) return 'bad-bitfield';
+      case 5: {
+        // bitfield: exact length, and spare bits past the last piece zero (BEP 3: drop the peer).
+        if (n === undefined) return undefined;
+        if (msg.length - 1 !== Math.ceil(n / 8)) return 'bad-bitfield';
+        const spare = Math.ceil(n / 8) * 8 - n;
+        if (spare > 0 && ((msg[msg.length - 1] ?? 0) & ((1 << spare) - 1)) !== 0) return 'bad-bitfield';
         return undefined;
+      }
       case 6: {
         // request
         if (msg.length !== 13) return 'bad-request';
