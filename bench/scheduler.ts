@@ -31,6 +31,7 @@ function rng(seed: number): () => number {
   };
 }
 
+/** The benchmark's snapshots, for profiling the planner (node --cpu-prof) on the same input. */
 export function scenarioForProfile(kind: 'fresh' | 'steady'): SchedulerSnapshot {
   return scenario(kind);
 }
