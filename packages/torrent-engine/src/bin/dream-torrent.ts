@@ -95,9 +95,16 @@ async function main(): Promise<void> {
   let server: Awaited<ReturnType<typeof startDaemonServer>>;
   let catalog: CatalogStore | undefined;
   try {
-    // This node's own catalog, served under /catalog (the single-machine default).
-    catalog = await openCatalogStore(config, log);
-    server = await startDaemonServer(engine, { config, log, catalog });
+    // This node's own catalog under /catalog, when the node is its network's catalog (the
+    // single-machine default, network.catalog_url empty). A catalog that cannot open (another
+    // process holds it) costs the node its search, not its torrents.
+    if (!config.network.catalog_url) {
+      catalog = await openCatalogStore(config, log).catch((err: Error) => {
+        log.warn(`this node's catalog is not served: ${err.message}`);
+        return undefined;
+      });
+    }
+    server = await startDaemonServer(engine, { config, log, ...(catalog ? { catalog } : {}) });
   } catch (err) {
     log.fatal((err as Error).message);
     await engine.stop();
