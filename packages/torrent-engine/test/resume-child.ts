@@ -33,7 +33,11 @@ store.on('resume', (d) => {
 });
 process.stdout.write(`ready ${store.have.count()}\n`);
 
-const data = Buffer.concat(meta.files.map((f, i) => content(f.length, Number(dataSeed) * 1000 + i + 1)));
+const data = Buffer.concat(
+  meta.files.map((f, i) =>
+    f.pad ? Buffer.alloc(f.length) : content(f.length, Number(dataSeed) * 1000 + i + 1),
+  ),
+);
 const pieces = piecesOf(data, meta.pieceLength);
 let seed = Number(seedText) || 1;
 const order = [...Array(meta.pieceCount).keys()].filter((i) => !store.have.get(i));

@@ -132,6 +132,7 @@ describe('resume after kill -9', () => {
       seed: dataSeed,
       files: [
         { path: ['a.bin'], length: 1_000_000 },
+        { path: ['.pad', '8000'], length: 16384 - (1_000_000 % 16384), attr: 'p' }, // BEP 47
         { path: ['b', 'c.bin'], length: 1_500_000 },
         { path: ['d.bin'], length: 700_000 },
       ],
@@ -176,6 +177,10 @@ describe('resume after kill -9', () => {
     expect(last.done).toBe(true);
     expect(last.readyHave).toBeGreaterThanOrEqual(everWritten.size);
     for (const f of meta.files) {
+      if (f.pad) {
+        await expect(readFile(join(root, f.path))).rejects.toMatchObject({ code: 'ENOENT' });
+        continue;
+      }
       expect(
         (await readFile(join(root, f.path))).equals(t.data.subarray(f.offset, f.offset + f.length)),
       ).toBe(true);
