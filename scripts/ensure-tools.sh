@@ -17,26 +17,33 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install -g pnpm@10 >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ]; then
-  missing=()
+# --runtime: what Dream itself uses (scripts/debian-runtime.txt);
+# --test: that plus the real peers and tools the tests use (scripts/debian-packages.txt).
+lists=()
+case "${1:-}" in
+  --runtime) lists=(scripts/debian-runtime.txt) ;;
+  --test) lists=(scripts/debian-runtime.txt scripts/debian-packages.txt) ;;
+esac
+missing=()
+for list in "${lists[@]}"; do
   while read -r pkg; do
     case "$pkg" in ''|'#'*) continue ;; esac
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done < scripts/debian-packages.txt
-  if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ]; then
-      echo "==> installing Debian packages: ${missing[*]}"
-      export DEBIAN_FRONTEND=noninteractive
-      apt-get update -qq
-      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    elif command -v sudo >/dev/null 2>&1; then
-      sudo apt-get update -qq
-      sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    else
-      echo "The tests need these Debian packages: ${missing[*]}" >&2
-      echo "Install them with: apt-get install ${missing[*]}" >&2
-      exit 1
-    fi
+  done < "$list"
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "==> installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "Dream needs these Debian packages: ${missing[*]}" >&2
+    echo "Install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
   fi
 fi
 

@@ -4,7 +4,7 @@
 # and nothing joins the public DHT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/ensure-tools.sh
+bash scripts/ensure-tools.sh --runtime
 echo "==> building"
 pnpm -s build
 exec node scripts/quickstart.mjs "$@"
