@@ -168,7 +168,8 @@ describe('guarded wire', () => {
     out.wire.interested();
     await new Promise<void>((r) => out.wire.once('unchoke', () => r()));
     const block = await new Promise<Uint8Array>((resolve, reject) =>
-      out.wire.request(2, 0, 16384, (err, b) => (err || !b ? reject(err) : resolve(b))),
+      // A block is a view into the reused read buffer: valid during the callback only.
+      out.wire.request(2, 0, 16384, (err, b) => (err || !b ? reject(err) : resolve(Buffer.from(b)))),
     );
     expect(block.length).toBe(16384);
     expect(block[0]).toBe(2);

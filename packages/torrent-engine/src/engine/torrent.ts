@@ -29,7 +29,7 @@ import {
   MAX_PEX_PEERS_PER_CONNECTION,
   REQUEST_TIMEOUT_MS,
 } from '../wire/limits.js';
-import { type BlockPrint, convict, PieceAssembly } from './assembly.js';
+import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
@@ -42,6 +42,11 @@ export const MAX_PEERS_PER_TORRENT = 50;
 export const PIPELINE_SECONDS = 1;
 export const MIN_PIPELINE = 32;
 export const MAX_PIPELINE = 500;
+/**
+ * Pieces assembled or being verified/written at once. When the disk is slower than the network,
+ * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
+ */
+export const MAX_PIECES_IN_MEMORY = 8;
 /** Housekeeping tick: timeouts, dialling, interest. */
 const TICK_MS = 1_000;
 
@@ -135,6 +140,7 @@ export class Torrent extends EventEmitter {
   readonly peers = new Map<string, Peer>();
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
+  private readonly pool = new BufferPool();
   /** Blocks of pieces that failed their hash check, kept to convict the sender (smart ban). */
   private readonly suspects = new Map<number, BlockPrint[]>();
   private readonly strikes = new Map<string, { all: number; sole: number }>();
@@ -611,6 +617,10 @@ export class Torrent extends EventEmitter {
       });
     }
     if (peers.length === 0) return;
+    // Disk slower than the network: let the pieces in memory drain before starting new ones.
+    let writing = 0;
+    for (const a of this.partial.values()) if (a.writing) writing++;
+    if (writing >= MAX_PIECES_IN_MEMORY) return;
     const plan = planRequests({
       now,
       pieceCount: meta.pieceCount,
@@ -670,7 +680,7 @@ export class Torrent extends EventEmitter {
     let a = this.partial.get(piece);
     if (!a) {
       if (piece >= meta.pieceCount) return;
-      a = new PieceAssembly(piece, meta.pieceSize(piece));
+      a = new PieceAssembly(piece, meta.pieceSize(piece), this.pool);
       this.partial.set(piece, a);
     }
     if (!a.add(begin, block, addressKey(peer.listen))) {
@@ -703,6 +713,8 @@ export class Torrent extends EventEmitter {
     }
     this.partial.delete(a.index);
     if (this.stopped) return;
+    // Convicting (below) reads the buffer synchronously; it is free for reuse after this turn.
+    setImmediate(() => this.pool.give(a.buf));
     if (result === 'ok') {
       const senders = a.contributors();
       for (const p of this.peers.values()) {

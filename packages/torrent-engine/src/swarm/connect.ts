@@ -21,9 +21,12 @@ export interface Handshaken {
 /** What a torrent prepares on a fresh wire before our handshake goes out (extensions, limits). */
 export type WireSetup = (wire: GuardedWire) => void;
 
-function pipe(socket: Socket, wire: GuardedWire): void {
+/** Read buffer of an outgoing connection, reused for every read (see GuardedWire.feed). */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+function pipe(socket: Socket, wire: GuardedWire, fed = false): void {
   socket.setNoDelay(true);
-  socket.pipe(wire);
+  if (!fed) socket.pipe(wire);
   wire.pipe(socket);
   const end = () => {
     wire.destroy();
@@ -45,8 +48,18 @@ export function dialPeer(
   opts: { infohash: string; peerId: string; pieceCount?: number; setup: WireSetup; signal?: AbortSignal },
 ): Promise<Handshaken> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: addr.host, port: addr.port });
     const wire = new GuardedWire({ incoming: false, pieceCount: opts.pieceCount });
+    const socket = net.connect({
+      host: addr.host,
+      port: addr.port,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array) => {
+          if (!wire.destroyed) wire.feed(buf.subarray(0, n));
+          return true;
+        },
+      },
+    });
     let settled = false;
     const fail = (why: string) => {
       if (settled) return;
@@ -61,7 +74,7 @@ export function dialPeer(
     socket.once('error', (err) => fail(err.message));
     socket.once('close', () => fail('connection closed during handshake'));
     socket.once('connect', () => {
-      pipe(socket, wire);
+      pipe(socket, wire, true);
       opts.setup(wire);
       wire.handshake(opts.infohash, opts.peerId, { dht: false });
     });

@@ -25,6 +25,12 @@ export interface GuardedWireOptions {
 }
 
 type Parser = (buf: Uint8Array) => void;
+interface WireBuffers {
+  _buffer: Uint8Array[];
+  _bufferSize: number;
+  _parserSize: number;
+  _parser: Parser;
+}
 interface WireInternals {
   _parse(size: number, parser: Parser): void;
   _onKeepAlive(): void;
@@ -44,6 +50,9 @@ export class GuardedWire extends Wire {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
     this.pieceCount = opts.pieceCount;
     const self = this as unknown as WireInternals;
+    // streamx calls this._write(data, cb): an own property shadows the upstream method.
+    (this as unknown as { _write: unknown })._write = (data: Uint8Array, cb: (err: Error | null) => void) =>
+      this.writeChunk(data, cb);
     // Replace the length-prefix parser: unsigned read, bounded.
     self._onMessageLength = (buf: Uint8Array) => {
       this.lastMessageAt = Date.now();
@@ -62,10 +71,85 @@ export class GuardedWire extends Wire {
     };
   }
 
+  /**
+   * Replaces the upstream writer, which concatenates everything buffered on every incoming chunk
+   * (one extra copy of all downloaded data): buffers are kept as they arrive and a message is
+   * copied only when it straddles two of them. Plain TCP only (no MSE: the engine never enables it).
+   */
+  /**
+   * Feeds bytes that stay valid only during this call (a socket `onread` buffer, reused for every
+   * read: no allocation per read, so no garbage for the GC at hundreds of MiB/s). Piece messages
+   * are handed on as views and copied once into their piece by the torrent, synchronously; other
+   * messages, and the tail of a message still incomplete, are copied.
+   */
+  feed(data: Uint8Array): void {
+    const self = this as unknown as WireBuffers;
+    self._buffer.push(data);
+    self._bufferSize += data.length;
+    this.ephemeral = true;
+    try {
+      this.drain(self);
+    } finally {
+      this.ephemeral = false;
+    }
+    if (self._bufferSize > 0 && self._buffer.some((b) => b.buffer === data.buffer)) {
+      const rest = Buffer.allocUnsafe(self._bufferSize);
+      let off = 0;
+      for (const b of self._buffer) {
+        rest.set(b, off);
+        off += b.length;
+      }
+      self._buffer = [rest];
+    }
+  }
+
+  private ephemeral = false;
+
+  private writeChunk(data: Uint8Array, cb: (err: Error | null) => void): void {
+    const self = this as unknown as WireBuffers;
+    self._bufferSize += data.length;
+    self._buffer.push(data);
+    this.drain(self);
+    cb(null);
+  }
+
+  private drain(self: WireBuffers): void {
+    while (self._bufferSize >= self._parserSize) {
+      const size = self._parserSize;
+      if (size === 0) {
+        self._parser(new Uint8Array(0));
+        continue;
+      }
+      const first = self._buffer[0] as Uint8Array;
+      let msg: Uint8Array;
+      if (first.length >= size) {
+        msg = first.subarray(0, size);
+        if (first.length === size) self._buffer.shift();
+        else self._buffer[0] = first.subarray(size);
+      } else {
+        msg = Buffer.allocUnsafe(size);
+        let off = 0;
+        while (off < size) {
+          const b = self._buffer[0] as Uint8Array;
+          const take = Math.min(b.length, size - off);
+          msg.set(take === b.length ? b : b.subarray(0, take), off);
+          off += take;
+          if (take === b.length) self._buffer.shift();
+          else self._buffer[0] = b.subarray(take);
+        }
+      }
+      self._bufferSize -= size;
+      self._parser(msg);
+    }
+  }
+
   /** Checks a complete message before the upstream dispatcher sees it. */
-  private guardMessage(msg: Uint8Array): void {
+  private guardMessage(message: Uint8Array): void {
+    let msg = message;
     const self = this as unknown as WireInternals;
     const verdict = this.check(msg);
+    // A view into a reused read buffer must not outlive this call (bitfields are kept as given).
+    if (this.ephemeral && msg[0] !== 7) msg = Buffer.from(msg); // a copy (Buffer#slice would be a view)
     if (verdict === 'drop') {
       self._parse(4, self._onMessageLength);
       return;

@@ -1,0 +1,206 @@
+/**
+ * Engine benchmark: full-download throughput on loopback from one libtorrent seeder (unlimited,
+ * plain TCP, 1 MiB pieces), our engine against native clients leeching the same torrent in the
+ * same run, each alone in turn: MiB/s from start to verified completion, CPU seconds and peak RSS of
+ * the downloading process (from /proc). Goals (issue 3): at least libtorrent's MiB/s, at most
+ * 1 CPU second per 200 MiB, peak RSS at most 100 MiB.
+ *
+ *   pnpm bench engine            (or: node --import tsx bench/engine.ts; BENCH_ENGINE_MIB=50 for a quick run)
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { startAria2 } from '../packages/torrent-engine/test/peers/aria2.js';
+import { makeFiles } from '../packages/torrent-engine/test/peers/fixtures.js';
+import { startLibtorrent } from '../packages/torrent-engine/test/peers/libtorrent.js';
+import { spawnClient } from './lib/child.js';
+import { TreeMonitor } from './lib/proc.js';
+import { type BenchTorrent, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
+import { formatMiB, MiB, ratio } from './lib/stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SIZE_MIB = Number(process.env.BENCH_ENGINE_MIB ?? 200);
+const CACHE = join(tmpdir(), 'dream-bench-engine');
+const TIMEOUT_MS = 180_000;
+
+interface Result {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  note?: string;
+}
+
+/** Our engine in its own process (the library over the built dist/, as the daemon runs it). */
+const CHILD = `
+const [dist, config, out, torrentPath, port] = process.argv.slice(2);
+const { readFileSync } = await import('node:fs');
+const { Engine } = await import(dist);
+const { createLogger } = await import(config);
+const e = await Engine.start({ outputDir: out, host: '127.0.0.1', port: 0, maxConnections: 50,
+  log: createLogger({ name: 'bench', level: 'silent' }), trackers: false });
+e.on('done', async () => { console.log('DONE'); });
+await e.add({ torrent: readFileSync(torrentPath) }, { peers: [{ host: '127.0.0.1', port: Number(port) }] });
+`;
+
+async function dreamRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
+  const script = join(work, 'dream-child.mjs');
+  await writeFile(script, CHILD);
+  const out = join(work, 'dream-out');
+  const started = performance.now();
+  const child = spawnClient(
+    'dream engine',
+    process.execPath,
+    [
+      script,
+      join(ROOT, 'packages/torrent-engine/dist/index.js'),
+      join(ROOT, 'packages/config/dist/index.js'),
+      out,
+      t.torrentPath,
+      String(swarm.seeder.port),
+    ],
+    work,
+  );
+  const monitor = new TreeMonitor(child.pid, 100);
+  try {
+    await waitForOutput(child, 'DONE');
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return { name: 'Dream engine', seconds, cpuSeconds: u.cpuSeconds, peakRssBytes: u.peakRssBytes };
+  } finally {
+    monitor.stop();
+    await child.stop();
+  }
+}
+
+/** Resolves when the child prints `word` on stdout (spawnClient keeps only a tail: poll describe()). */
+async function waitForOutput(child: ReturnType<typeof spawnClient>, word: string): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  let exited = false;
+  void child.exited.then(() => {
+    exited = true;
+  });
+  while (Date.now() < deadline) {
+    if (child.describe().includes(`\n  ${word}`)) return;
+    if (exited) throw new Error(`exited before ${word}: ${child.describe()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no ${word} within ${TIMEOUT_MS} ms: ${child.describe()}`);
+}
+
+async function libtorrentRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
+  const started = performance.now();
+  const lt = await startLibtorrent({
+    savePath: join(work, 'lt-out'),
+    torrent: t.torrent,
+    peers: [swarm.seeder.port],
+    encryption: 'disabled',
+  });
+  const monitor = new TreeMonitor(lt.pid, 100);
+  try {
+    await lt.waitFinished(TIMEOUT_MS);
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return {
+      name: 'libtorrent (python3-libtorrent)',
+      seconds,
+      cpuSeconds: u.cpuSeconds,
+      peakRssBytes: u.peakRssBytes,
+      note: 'includes the python interpreter start (~0.2 s)',
+    };
+  } finally {
+    monitor.stop();
+    await lt.stop();
+  }
+}
+
+async function aria2Run(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
+  const started = performance.now();
+  const aria = await startAria2({
+    torrent: t.torrent,
+    dir: join(work, 'aria2-out'),
+    mode: 'leech',
+    tracker: swarm.trackerUrl,
+  });
+  const monitor = new TreeMonitor(aria.pid, 100);
+  try {
+    await aria.waitReady(TIMEOUT_MS);
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return {
+      name: 'aria2 1.36',
+      seconds,
+      cpuSeconds: u.cpuSeconds,
+      peakRssBytes: u.peakRssBytes,
+      note: 'meets the seeder through the tracker (one announce round trip)',
+    };
+  } finally {
+    monitor.stop();
+    await aria.stop();
+  }
+}
+
+export async function run(): Promise<string> {
+  await mkdir(CACHE, { recursive: true });
+  const name = `payload-${SIZE_MIB}MiB.bin`;
+  const videoPath = join(CACHE, name);
+  const size = SIZE_MIB * MiB;
+  try {
+    const { statSync } = await import('node:fs');
+    if (statSync(videoPath).size !== size) throw new Error('size');
+  } catch {
+    await makeFiles(CACHE, [{ path: name, size }], 'bench-engine');
+  }
+  const t = await torrentOf(videoPath, size, MiB);
+  const swarm = await startSwarm(t, 0);
+  const results: Result[] = [];
+  const failures: string[] = [];
+  try {
+    const contenders: [string, (w: string) => Promise<Result>][] = [
+      ['dream', (w) => dreamRun(t, swarm, w)],
+      ['libtorrent', (w) => libtorrentRun(t, swarm, w)],
+      ['aria2', (w) => aria2Run(t, swarm, w)],
+    ];
+    for (const [label, fn] of contenders) {
+      const work = join(CACHE, `run-${label}`);
+      await rm(work, { recursive: true, force: true });
+      await mkdir(work, { recursive: true });
+      try {
+        results.push(await fn(work));
+      } catch (err) {
+        failures.push(`${label}: ${(err as Error).message.split('\n')[0]}`);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await swarm.stop();
+  }
+  const lt = results.find((r) => r.name.startsWith('libtorrent'));
+  const ltRate = lt ? SIZE_MIB / lt.seconds : undefined;
+  const rows = results.map((r) => {
+    const rate = SIZE_MIB / r.seconds;
+    return `| ${r.name} | ${rate.toFixed(1)} | ${ratio(rate, ltRate)} | ${r.cpuSeconds.toFixed(2)} | ${formatMiB(r.peakRssBytes)} | ${r.note ?? ''} |`;
+  });
+  return [
+    '## Engine: full download on loopback',
+    '',
+    `A ${SIZE_MIB} MiB file (1 MiB pieces) from one libtorrent seeder on 127.0.0.1 (unlimited, plain TCP), each`,
+    'client alone in turn, from process start to the last piece verified. CPU and peak RSS of the',
+    "downloading process from /proc. Goals: MiB/s at least libtorrent's, at most 1 CPU s per 200 MiB,",
+    'peak RSS at most 100 MiB.',
+    '',
+    '| client | MiB/s | vs libtorrent | CPU s | peak RSS | note |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    ...(failures.length ? ['', `Failed: ${failures.join('; ')}`] : []),
+    '',
+    'Command: `pnpm bench engine` (set `BENCH_ENGINE_MIB` for another size).',
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${await run()}\n`);
+}
