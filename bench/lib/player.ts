@@ -9,6 +9,8 @@ export interface SeekResult {
   status: number;
   /** From the new request to the first `want` bytes of body, ms. */
   latencyMs: number;
+  /** The first `want` bytes of body (to check against the source: fast and wrong is not fast). */
+  head: Buffer;
 }
 
 export interface PlayerOptions {
@@ -66,17 +68,25 @@ export class SimulatedPlayer {
         if ((res.statusCode ?? 0) >= 300) {
           settled = true;
           clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, latencyMs: performance.now() - started });
+          resolve({
+            status: res.statusCode ?? 0,
+            latencyMs: performance.now() - started,
+            head: Buffer.alloc(0),
+          });
           this.stopCurrent();
           return;
         }
+        const head: Buffer[] = [];
         res.on('data', (chunk: Buffer) => {
+          if (res !== this.res) return; // a chunk of a connection we already abandoned
+          if (!settled) head.push(chunk);
           this.received += chunk.length;
           if (!settled && this.received >= want) {
             settled = true;
             clearTimeout(timer);
             this.playStart = performance.now();
-            resolve({ status: res.statusCode ?? 0, latencyMs: this.playStart - started });
+            const body = Buffer.concat(head).subarray(0, want);
+            resolve({ status: res.statusCode ?? 0, latencyMs: this.playStart - started, head: body });
           }
           if (settled) this.pace(res);
         });
@@ -120,21 +130,47 @@ export class SimulatedPlayer {
 /**
  * GET `bytes=0-` and read the first `bytes` bytes, then stop reading while keeping the connection
  * open: a player paused after a few seconds of playback. Resolves with a `close()` once `bytes` arrived.
+ * Retries (every 25 ms) while the server refuses connections or answers non-2xx: the client may have
+ * just been launched.
  */
-export function readThenHold(
+export async function readThenHold(
   url: string,
   bytes: number,
   timeoutMs = 120_000,
 ): Promise<{ readMs: number; close: () => void }> {
   const started = performance.now();
+  const deadline = started + timeoutMs;
+  let last = 'no attempt';
+  while (performance.now() < deadline) {
+    try {
+      const held = await readThenHoldOnce(url, bytes, deadline - performance.now());
+      return { readMs: performance.now() - started, close: held };
+    } catch (err) {
+      last = (err as Error).message;
+      if (err instanceof Timeout) break;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`read of the first ${bytes} bytes of ${url} failed within ${timeoutMs} ms: ${last}`);
+}
+
+class Timeout extends Error {}
+
+function readThenHoldOnce(url: string, bytes: number, timeoutMs: number): Promise<() => void> {
   return new Promise((resolve, reject) => {
     let received = 0;
     let done = false;
     const timer = setTimeout(() => {
       req.destroy();
-      if (!done) reject(new Error(`read of the first ${bytes} bytes of ${url} not done in ${timeoutMs} ms`));
+      if (!done) reject(new Timeout(`only ${received} bytes in ${Math.round(timeoutMs)} ms`));
     }, timeoutMs);
     const req = request(url, { agent: false, headers: { Range: 'bytes=0-' } }, (res) => {
+      if ((res.statusCode ?? 0) >= 300) {
+        clearTimeout(timer);
+        req.destroy();
+        reject(new Error(`status ${res.statusCode}`));
+        return;
+      }
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (!done && received >= bytes) {
@@ -143,7 +179,7 @@ export function readThenHold(
           // Stop reading: Node stops pulling from the socket, the kernel buffers fill, and TCP flow
           // control tells the server to stop sending. The connection stays open.
           res.pause();
-          resolve({ readMs: performance.now() - started, close: () => req.destroy() });
+          resolve(() => req.destroy());
         }
       });
       res.on('error', () => {});

@@ -1,0 +1,505 @@
+/**
+ * Streaming benchmark: what a viewer feels with Dream, webtorrent-cli and peerflix on the same torrent
+ * in the same run. Method and reasons: docs/design/benchmarks-method.md.
+ *
+ *   pnpm build && node --conditions=dream-source --import tsx bench/index.ts streaming
+ *
+ * Data: a ~200 MiB H.264 MP4 (1280x720, 7 Mbit/s, `moov` at the END), a v1 .torrent with 1 MiB
+ * pieces, one libtorrent seeder on loopback, capped at 4 MiB/s, then uncapped. Per client and round
+ * (a fresh client each time, rounds interleaved between clients): time to the first 64 KiB, time to
+ * the first decoded frame (ffprobe), then a simulated player plays and seeks to 30%, 70% and 95%
+ * (time to the first 64 KiB there). Once per client at 4 MiB/s: read the first 8 MiB, pause 30 s
+ * with the connection open, and count what the seeder sent. Once per client: the answer to an
+ * unsatisfiable range.
+ *
+ * Knobs: DREAM_BENCH_STREAMING_ROUNDS (default 3), DREAM_BENCH_STREAMING_PAUSE_S (default 30),
+ * DREAM_BENCH_STREAMING_CLIENTS (comma list of webtorrent-cli,peerflix,Dream; default all).
+ */
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { ensureCompetitorsInstalled, PEERFLIX_BIN, WEBTORRENT_BIN } from './competitors/paths.js';
+import { peerflix } from './competitors/peerflix.js';
+import { webtorrent } from './competitors/webtorrent.js';
+import { spawnClient } from './lib/child.js';
+import { type Contender, NotAvailable, type StreamRequest } from './lib/contender.js';
+import { dream } from './lib/dream.js';
+import { type BadRangeAnswer, rangeOf, timeRangeWhenUp, unsatisfiableRange } from './lib/http.js';
+import { DEFAULT_VIDEO, ensureTestVideo, firstDecodedFrame, topLevelBoxes } from './lib/media.js';
+import { readThenHold, SimulatedPlayer } from './lib/player.js';
+import { TreeMonitor } from './lib/proc.js';
+import { type BenchTorrent, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
+import { formatMiB, formatMs, MiB, median, ratio, type Summary, summarize } from './lib/stats.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CACHE = join(ROOT, '.bench-tmp', 'streaming');
+const ROUNDS = Number(process.env.DREAM_BENCH_STREAMING_ROUNDS ?? 3);
+const PAUSE_MS = Number(process.env.DREAM_BENCH_STREAMING_PAUSE_S ?? 30) * 1000;
+const CAP = 4 * MiB;
+const SEEKS = [0.3, 0.7, 0.95];
+/** Playback between seeks: long enough for a client to settle into playing, short enough for the budget. */
+const PLAY_MS = 2_000;
+/** Read before the pause: about 10 s of the test video, a player that has just started. */
+const PAUSE_AFTER = 8 * MiB;
+/** Dream's default stream.readahead_seconds (packages/config), for the readahead bound. */
+const READAHEAD_SECONDS = 30;
+
+const ALL: Contender[] = [webtorrent, peerflix, dream];
+const COMPETITORS = ['webtorrent-cli', 'peerflix'];
+
+interface Round {
+  ttfbMs: number;
+  frameMs: number | undefined;
+  seekMs: (number | undefined)[];
+  downloaded: number;
+  cpuSeconds: number;
+  peakRss: number;
+  notes: string[];
+}
+
+interface Pause {
+  atPause: number;
+  duringPause: number;
+}
+
+interface ClientResult {
+  rounds: Round[];
+  failure?: string;
+  badRange?: BadRangeAnswer;
+  pause?: Pause;
+  pauseFailure?: string;
+}
+
+type Results = Map<string, ClientResult>;
+
+/** `length` bytes of the source file at `offset`. */
+async function readSlice(path: string, offset: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function firstLine(err: unknown): string {
+  return String((err as Error).message ?? err)
+    .split('\n')[0]!
+    .slice(0, 200);
+}
+
+async function withClient<T>(
+  contender: Contender,
+  swarm: Swarm,
+  t: BenchTorrent,
+  body: (url: string, askedAt: number, before: number, monitor: TreeMonitor | undefined) => Promise<T>,
+): Promise<T> {
+  const workDir = await mkdtemp(join(tmpdir(), 'dream-bench-stream-'));
+  const request: StreamRequest = {
+    torrentPath: t.torrentPath,
+    torrent: t.torrent,
+    infoHash: t.infoHash,
+    fileIndex: 0,
+    filePath: t.name,
+    peer: { host: '127.0.0.1', port: swarm.seeder.port },
+    trackerUrl: swarm.trackerUrl,
+    workDir,
+    seederDial: (port) => swarm.dial(port),
+  };
+  const before = await swarm.uploaded();
+  const launched = await contender.launch(request).catch(async (err) => {
+    await rm(workDir, { recursive: true, force: true });
+    throw err;
+  });
+  const monitor = new TreeMonitor(launched.pid);
+  try {
+    return await body(launched.url, launched.askedAt, before, monitor);
+  } catch (err) {
+    throw new Error(`${firstLine(err)}\n${launched.describe()}`);
+  } finally {
+    monitor.stop();
+    await launched.stop();
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent, withBadRange: boolean) {
+  const bytesPerSecond = DEFAULT_VIDEO.bitsPerSecond / 8;
+  let badRange: BadRangeAnswer | undefined;
+  const round = await withClient(contender, swarm, t, async (url, askedAt, before, monitor) => {
+    const notes: string[] = [];
+    const head = await timeRangeWhenUp(url, rangeOf(0, 64 * 1024), { timeoutMs: 120_000 });
+    const ttfbMs = head.firstByteAt! - askedAt;
+    const frame = await firstDecodedFrame(url);
+    if (!frame.ok) notes.push(frame.detail);
+    const frameMs = frame.ok ? frame.exitedAt - askedAt : undefined;
+    const player = new SimulatedPlayer(url, { bytesPerSecond });
+    const seekMs: (number | undefined)[] = [];
+    try {
+      await player.seek(0);
+      await sleep(PLAY_MS);
+      for (const fraction of SEEKS) {
+        try {
+          const offset = Math.floor(fraction * t.size);
+          const seek = await player.seek(offset, 60_000);
+          const right = seek.head.equals(await readSlice(t.videoPath, offset, seek.head.length));
+          if (seek.status >= 300) notes.push(`seek to ${fraction * 100}%: status ${seek.status}`);
+          else if (!right) notes.push(`seek to ${fraction * 100}%: WRONG BYTES (not counted)`);
+          seekMs.push(seek.status < 300 && right ? seek.latencyMs : undefined);
+        } catch (err) {
+          notes.push(firstLine(err));
+          seekMs.push(undefined);
+        }
+        await sleep(PLAY_MS);
+      }
+    } finally {
+      player.close();
+    }
+    const downloaded = (await swarm.uploaded()) - before;
+    if (withBadRange) badRange = await unsatisfiableRange(url).catch(() => undefined);
+    const usage = monitor!.stop();
+    return {
+      ttfbMs,
+      frameMs,
+      seekMs,
+      downloaded,
+      cpuSeconds: usage.cpuSeconds,
+      peakRss: usage.peakRssBytes,
+      notes,
+    } satisfies Round;
+  });
+  return { round, badRange };
+}
+
+async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent): Promise<Pause> {
+  return withClient(contender, swarm, t, async (url, _askedAt, before) => {
+    const held = await readThenHold(url, PAUSE_AFTER);
+    try {
+      const atPause = (await swarm.uploaded()) - before;
+      await sleep(PAUSE_MS);
+      const atEnd = (await swarm.uploaded()) - before;
+      return { atPause, duringPause: atEnd - atPause };
+    } finally {
+      held.close();
+    }
+  });
+}
+
+/** Milliseconds `node <bin> --version` takes: the start-up a CLI pays before it can do anything. */
+async function cliStartMs(bin: string): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const child = spawnClient('startup', process.execPath, [bin, '--version'], dirname(bin));
+    await child.exited;
+    samples.push(performance.now() - started);
+  }
+  return median(samples);
+}
+
+async function runScenario(
+  label: string,
+  cap: number,
+  contenders: Contender[],
+  t: BenchTorrent,
+  results: Results,
+  withPause: boolean,
+): Promise<void> {
+  const swarm = await startSwarm(t, cap);
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      // Interleaved (one round of each client, then the next round) so a drift of the machine's load
+      // during the run touches every client alike.
+      for (const c of contenders) {
+        const result = results.get(c.name)!;
+        if (result.failure) continue;
+        process.stderr.write(`    streaming ${label}: ${c.name} round ${r + 1}/${ROUNDS}\n`);
+        try {
+          const { round, badRange } = await measureRound(c, swarm, t, result.badRange === undefined);
+          result.rounds.push(round);
+          result.badRange ??= badRange;
+        } catch (err) {
+          if (err instanceof NotAvailable || result.rounds.length === 0) result.failure = firstLine(err);
+          else result.rounds.push({ ...emptyRound(), notes: [firstLine(err)] });
+          process.stderr.write(`    ${c.name}: ${(err as Error).message}\n`);
+        }
+      }
+    }
+    if (!withPause) return;
+    for (const c of contenders) {
+      const result = results.get(c.name)!;
+      if (result.failure) continue;
+      process.stderr.write(`    streaming ${label}: ${c.name} pause ${PAUSE_MS / 1000} s\n`);
+      try {
+        result.pause = await measurePause(c, swarm, t);
+      } catch (err) {
+        result.pauseFailure = firstLine(err);
+      }
+    }
+  } finally {
+    await swarm.stop();
+  }
+}
+
+function emptyRound(): Round {
+  return {
+    ttfbMs: Number.NaN,
+    frameMs: undefined,
+    seekMs: [],
+    downloaded: Number.NaN,
+    cpuSeconds: Number.NaN,
+    peakRss: Number.NaN,
+    notes: [],
+  };
+}
+
+function finite(values: (number | undefined)[]): number[] {
+  return values.filter((v): v is number => v !== undefined && Number.isFinite(v));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Report
+
+interface Row {
+  label: string;
+  /** Summary per client name; undefined = not measured. */
+  of: (r: ClientResult) => Summary | undefined;
+  format: (s: Summary) => string;
+  /** Dream / best competitor goal, as a ratio (0.5 = half), or undefined when there is none. */
+  goal?: { maxRatio: number; text: string };
+}
+
+function bestCompetitor(results: Results, of: Row['of']): number | undefined {
+  const medians = COMPETITORS.map((n) => results.get(n))
+    .map((r) => (r && !r.failure ? of(r) : undefined))
+    .map((s) => s?.median)
+    .filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return medians.length ? Math.min(...medians) : undefined;
+}
+
+function table(results: Results, names: string[], rows: Row[]): string {
+  const dreamResult = results.get('Dream');
+  const header = `| | ${names.join(' | ')} | Dream / best other | goal |`;
+  const lines = [header, `|---|${names.map(() => '---|').join('')}---|---|`];
+  for (const row of rows) {
+    const cells = names.map((n) => {
+      const r = results.get(n);
+      if (!r) return 'not run';
+      if (r.failure) return 'not measured';
+      const s = row.of(r);
+      return s && s.n > 0 ? row.format(s) : '–';
+    });
+    const best = bestCompetitor(results, row.of);
+    const mine = dreamResult && !dreamResult.failure ? row.of(dreamResult)?.median : undefined;
+    let goal = '';
+    if (row.goal) {
+      const met =
+        mine !== undefined && best !== undefined && Number.isFinite(mine)
+          ? mine <= row.goal.maxRatio * best
+            ? 'met'
+            : 'NOT met'
+          : 'n/a';
+      goal = `${row.goal.text}: ${met}`;
+    }
+    lines.push(`| ${row.label} | ${cells.join(' | ')} | ${ratio(mine, best)} | ${goal} |`);
+  }
+  return lines.join('\n');
+}
+
+function scenarioRows(): Row[] {
+  const ms = (pick: (round: Round) => number | undefined) => (r: ClientResult) =>
+    summarize(finite(r.rounds.map(pick)));
+  const half = { maxRatio: 0.5, text: '≤ 0.5× best' };
+  return [
+    { label: 'first 64 KiB', of: ms((x) => x.ttfbMs), format: formatMs },
+    { label: 'first decoded frame (ffprobe)', of: ms((x) => x.frameMs), format: formatMs, goal: half },
+    ...SEEKS.map((f, i) => ({
+      label: `seek to ${f * 100}%, first 64 KiB`,
+      of: ms((x) => x.seekMs[i]),
+      format: formatMs,
+      goal: half,
+    })),
+    {
+      label: 'downloaded in the round',
+      of: ms((x) => x.downloaded),
+      format: (s: Summary) => formatMiB(s.median),
+    },
+    {
+      label: 'CPU time in the round',
+      of: ms((x) => x.cpuSeconds),
+      format: (s: Summary) => `${s.median.toFixed(1)} s`,
+    },
+    { label: 'peak RSS', of: ms((x) => x.peakRss), format: (s: Summary) => formatMiB(s.median) },
+  ];
+}
+
+function notesOf(results: Results): string[] {
+  const out: string[] = [];
+  for (const [name, r] of results) {
+    if (r.failure) out.push(`- ${name}: not measured: ${r.failure}`);
+    const notes = [...new Set(r.rounds.flatMap((x) => x.notes))];
+    for (const n of notes) out.push(`- ${name}: ${n}`);
+  }
+  return out;
+}
+
+export async function run(): Promise<string> {
+  const wanted = (process.env.DREAM_BENCH_STREAMING_CLIENTS ?? '').split(',').filter(Boolean);
+  const contenders = ALL.filter((c) => wanted.length === 0 || wanted.includes(c.name));
+  const started = Date.now();
+  await mkdir(CACHE, { recursive: true });
+
+  let installFailure: string | undefined;
+  try {
+    ensureCompetitorsInstalled();
+  } catch (err) {
+    installFailure = `install.sh failed: ${firstLine(err)}`;
+  }
+
+  const videoPath = join(CACHE, 'dream-bench-720p.mp4');
+  await ensureTestVideo(videoPath);
+  const boxes = await topLevelBoxes(videoPath);
+  const size = boxes.reduce((end, b) => Math.max(end, b.offset + b.size), 0);
+  const moov = boxes.find((b) => b.type === 'moov');
+  const mdat = boxes.find((b) => b.type === 'mdat');
+  if (!moov || !mdat || moov.offset < mdat.offset) throw new Error(`${videoPath}: moov is not after mdat`);
+  const t = await torrentOf(videoPath, size);
+  const bytesPerSecond = DEFAULT_VIDEO.bitsPerSecond / 8;
+
+  const startup = new Map<string, number>();
+  const fresh = (): Results =>
+    new Map(
+      contenders.map((c) => [
+        c.name,
+        installFailure && COMPETITORS.includes(c.name)
+          ? { rounds: [], failure: installFailure }
+          : { rounds: [] },
+      ]),
+    );
+  const capped = fresh();
+  const uncapped = fresh();
+  await runScenario('4 MiB/s', CAP, contenders, t, capped, true);
+  await runScenario('uncapped', 0, contenders, t, uncapped, false);
+  if (!installFailure) {
+    if (contenders.includes(webtorrent)) startup.set('webtorrent-cli', await cliStartMs(WEBTORRENT_BIN));
+    if (contenders.includes(peerflix)) startup.set('peerflix', await cliStartMs(PEERFLIX_BIN));
+  }
+
+  const names = contenders.map((c) => c.name);
+  const rows = scenarioRows();
+  const pieceMs = (t.pieceLength / CAP) * 1000;
+  const windowBytes = READAHEAD_SECONDS * bytesPerSecond + t.pieceLength + 0.02 * t.size;
+
+  const pauseLines = [
+    `| | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---|').join('')}`,
+    ...(
+      [
+        ['downloaded when the player paused (after 8 MiB read)', (p: Pause) => formatMiB(p.atPause)],
+        [`downloaded during the ${PAUSE_MS / 1000} s pause`, (p: Pause) => formatMiB(p.duringPause)],
+        [
+          'beyond the playhead at the end of the pause',
+          (p: Pause) => {
+            const beyond = p.atPause + p.duringPause - PAUSE_AFTER;
+            return `${formatMiB(beyond)} (${Math.round(beyond / bytesPerSecond)} s of media)`;
+          },
+        ],
+      ] as [string, (p: Pause) => string][]
+    ).map(
+      ([label, f]) =>
+        `| ${label} | ${names
+          .map((n) => {
+            const r = capped.get(n)!;
+            if (r.failure) return 'not measured';
+            if (r.pauseFailure) return `failed: ${r.pauseFailure}`;
+            return r.pause ? f(r.pause) : '–';
+          })
+          .join(' | ')} |`,
+    ),
+  ];
+
+  const badRangeLine = (n: string) => {
+    const r = capped.get(n)!;
+    if (r.failure) return `| ${n} | not measured | |`;
+    const b = r.badRange;
+    if (!b) return `| ${n} | – | |`;
+    const body = b.truncated ? `≥ ${formatMiB(b.bodyBytes)} (we hung up)` : `${b.bodyBytes} bytes`;
+    return `| ${n} | ${b.status}${b.contentRange ? `, Content-Range: ${b.contentRange}` : ''} | ${body}${
+      b.contentLength ? `, Content-Length ${b.contentLength}` : ''
+    } |`;
+  };
+
+  const dreamCapped = capped.get('Dream');
+  const dreamSeeks =
+    dreamCapped && !dreamCapped.failure ? finite(dreamCapped.rounds.flatMap((x) => x.seekMs)) : [];
+  const dreamPause = dreamCapped?.pause;
+  const beyondDream = dreamPause ? dreamPause.atPause + dreamPause.duringPause - PAUSE_AFTER : undefined;
+
+  const out = [
+    '## Streaming: first frame, seeks and readahead against webtorrent-cli and peerflix',
+    '',
+    'Command: `pnpm build && node --conditions=dream-source --import tsx bench/index.ts streaming` (part of',
+    '`pnpm bench`). Method and reasons: [benchmarks-method.md](design/benchmarks-method.md).',
+    '',
+    `Data: ${formatMiB(size)} H.264 MP4 (${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}, ${DEFAULT_VIDEO.seconds} s, ` +
+      `${DEFAULT_VIDEO.bitsPerSecond / 1e6} Mbit/s = ${formatMiB(bytesPerSecond)}/s) with its \`moov\` at the end ` +
+      `(offset ${formatMiB(moov.offset)}), one-file v1 torrent with ${t.pieceLength / MiB} MiB pieces, one libtorrent ` +
+      `seeder on loopback. Clients: webtorrent-cli 5.1.3 (webtorrent 2.8.5), peerflix 0.39.0, Dream's dream-torrent ` +
+      `daemon. ${ROUNDS} rounds per client and seeder rate, each with a fresh client and empty storage, interleaved; ` +
+      'figures are medians with the range (min–max) of the rounds.',
+    '',
+    'Times count from the moment the stream is asked for: for webtorrent-cli and peerflix the spawn of the',
+    'CLI (what a user types), for Dream the control API call `dream-cli stream` makes, with the daemon',
+    `already running (the issue's definition). The CLIs' own start-up, \`node <cli> --version\`: ${
+      [...startup].map(([n, v]) => `${n} ${Math.round(v)} ms`).join(', ') || 'not measured'
+    }.`,
+    '',
+    `### Seeder capped at 4 MiB/s (one verified ${t.pieceLength / MiB} MiB piece takes ${Math.round(pieceMs)} ms)`,
+    '',
+    table(capped, names, rows),
+    '',
+    `Goal, a seek close to the time one verified piece takes at 4 MiB/s (~${Math.round(pieceMs)} ms): Dream's ` +
+      (dreamSeeks.length
+        ? `seeks took ${formatMs(summarize(dreamSeeks))} (all ${dreamSeeks.length}).`
+        : 'not measured.'),
+    '',
+    `### Seeder uncapped (loopback)`,
+    '',
+    table(uncapped, names, rows),
+    '',
+    `### Readahead: ${PAUSE_MS / 1000} s of pause after the first 8 MiB, seeder at 4 MiB/s`,
+    '',
+    'The player reads the first 8 MiB (about 10 s of media) of `bytes=0-`, then stops reading with the',
+    'connection open. Bytes are what the seeder uploaded to that client (libtorrent payload counter).',
+    '',
+    ...pauseLines,
+    '',
+    `Goal, bounded readahead: beyond the playhead at most stream.readahead_seconds (${READAHEAD_SECONDS} s) of media, ` +
+      `one piece and the ~1% head and tail primed at open: ${formatMiB(windowBytes)} here. Dream: ` +
+      (beyondDream === undefined
+        ? 'not measured.'
+        : `${formatMiB(beyondDream)}, ${beyondDream <= windowBytes ? 'met' : 'NOT met'}.`),
+    '',
+    '### Unsatisfiable range (`Range: bytes=999999999999-`)',
+    '',
+    'RFC 9110: 416 with `Content-Range: bytes */<size>`.',
+    '',
+    '| | status | body |',
+    '|---|---|---|',
+    ...names.map(badRangeLine),
+    '',
+  ];
+  const notes = [
+    ...notesOf(capped).map((n) => `${n} (4 MiB/s)`),
+    ...notesOf(uncapped).map((n) => `${n} (uncapped)`),
+  ];
+  if (notes.length) out.push('Notes:', '', ...notes, '');
+  out.push(`Run took ${Math.round((Date.now() - started) / 1000)} s.`);
+  return out.join('\n');
+}
