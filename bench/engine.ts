@@ -42,8 +42,44 @@ const { createLogger } = await import(config);
 const e = await Engine.start({ outputDir: out, host: '127.0.0.1', port: 0, maxConnections: 50,
   log: createLogger({ name: 'bench', level: 'silent' }), trackers: false });
 e.on('done', async () => { console.log('DONE'); });
+if (torrentPath === '-') { console.log('DONE'); await new Promise(() => {}); }
 await e.add({ torrent: readFileSync(torrentPath) }, { peers: [{ host: '127.0.0.1', port: Number(port) }] });
 `;
+
+/** CPU and RSS of the same process that starts the engine and adds nothing (Node + modules). */
+async function dreamIdle(work: string): Promise<Result> {
+  const script = join(work, 'dream-child.mjs');
+  await writeFile(script, CHILD);
+  const started = performance.now();
+  const child = spawnClient(
+    'dream engine (idle)',
+    process.execPath,
+    [
+      script,
+      join(ROOT, 'packages/torrent-engine/dist/index.js'),
+      join(ROOT, 'packages/config/dist/index.js'),
+      join(work, 'idle-out'),
+      '-',
+      '0',
+    ],
+    work,
+  );
+  const monitor = new TreeMonitor(child.pid, 100);
+  try {
+    await waitForOutput(child, 'DONE');
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return {
+      name: 'Dream engine, started idle',
+      seconds,
+      cpuSeconds: u.cpuSeconds,
+      peakRssBytes: u.peakRssBytes,
+    };
+  } finally {
+    monitor.stop();
+    await child.stop();
+  }
+}
 
 async function dreamRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
   const script = join(work, 'dream-child.mjs');
@@ -178,7 +214,12 @@ export async function run(): Promise<string> {
   } finally {
     await swarm.stop();
   }
+  const work = join(CACHE, 'run-idle');
+  await mkdir(work, { recursive: true });
+  const idle = await dreamIdle(work).catch(() => undefined);
+  await rm(work, { recursive: true, force: true });
   const lt = results.find((r) => r.name.startsWith('libtorrent'));
+  const ours = results.find((r) => r.name === 'Dream engine');
   const ltRate = lt ? SIZE_MIB / lt.seconds : undefined;
   const rows = results.map((r) => {
     const rate = SIZE_MIB / r.seconds;
@@ -195,6 +236,14 @@ export async function run(): Promise<string> {
     '| client | MiB/s | vs libtorrent | CPU s | peak RSS | note |',
     '|---|---|---|---|---|---|',
     ...rows,
+    ...(idle && ours
+      ? [
+          '',
+          `Of Dream's figures, starting Node and loading the engine's modules alone takes ${idle.cpuSeconds.toFixed(2)} CPU s ` +
+            `and ${formatMiB(idle.peakRssBytes)} (an idle engine, same process): the download itself cost ` +
+            `${(ours.cpuSeconds - idle.cpuSeconds).toFixed(2)} CPU s per ${SIZE_MIB} MiB.`,
+        ]
+      : []),
     ...(failures.length ? ['', `Failed: ${failures.join('; ')}`] : []),
     '',
     'Command: `pnpm bench engine` (set `BENCH_ENGINE_MIB` for another size).',
