@@ -83,10 +83,13 @@ export interface TreeUsage {
 /**
  * Samples a process tree every `intervalMs` and remembers, per PID, the last CPU time and peak RSS
  * seen, so processes that exit between samples still count (up to their last sample). Call `sample()`
- * once more right before stopping the tree for exact figures.
+ * once more right before stopping the tree for exact figures. CPU time counts from the monitor's
+ * creation (what the tree had already used is subtracted: a daemon's start-up is not part of a
+ * stream); peak RSS is the processes' lifetime peak.
  */
 export class TreeMonitor {
   private readonly cpu = new Map<number, number>();
+  private readonly baseline = new Map<number, number>();
   private readonly hwm = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
 
@@ -97,6 +100,7 @@ export class TreeMonitor {
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
     this.sample();
+    for (const [pid, cpu] of this.cpu) this.baseline.set(pid, cpu);
   }
 
   sample(): void {
@@ -110,7 +114,7 @@ export class TreeMonitor {
 
   usage(): TreeUsage {
     let cpuSeconds = 0;
-    for (const v of this.cpu.values()) cpuSeconds += v;
+    for (const [pid, v] of this.cpu) cpuSeconds += v - (this.baseline.get(pid) ?? 0);
     let peakRssBytes = 0;
     for (const v of this.hwm.values()) peakRssBytes += v;
     return { cpuSeconds, peakRssBytes };
