@@ -162,6 +162,8 @@ export class Torrent extends EventEmitter {
   private readonly init: TorrentInit;
   private stopped = false;
   private opening: Promise<void> | undefined;
+  /** Aborts dials in progress when the torrent pauses or stops. */
+  private dials = new AbortController();
   downloaded = 0;
   uploaded = 0;
   wasted = 0;
@@ -329,6 +331,7 @@ export class Torrent extends EventEmitter {
         peerId: this.host.peerId,
         pieceCount: this.meta?.pieceCount,
         setup: (w) => this.setupWire(w),
+        signal: this.dials.signal,
       }).then(
         (h) => {
           this.dialing--;
@@ -876,6 +879,8 @@ export class Torrent extends EventEmitter {
   }
 
   private async deactivate(): Promise<void> {
+    this.dials.abort();
+    this.dials = new AbortController();
     clearInterval(this.tick);
     clearInterval(this.chokeTimer);
     this.tick = undefined;
@@ -890,8 +895,8 @@ export class Torrent extends EventEmitter {
   /** Stops everything and flushes resume data; the store stays open only if `keepStore`. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await this.deactivate();
     this.stopped = true;
+    await this.deactivate();
     await this.opening;
     await this.flushResume(true);
     await this.saving;
