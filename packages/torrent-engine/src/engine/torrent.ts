@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '@dream/config';
 import utMetadata from 'ut_metadata';
 import utPex from 'ut_pex';
-import type { PeerAddress } from '../bitfield.js';
+import { Bitfield, type PeerAddress } from '../bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
 import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
 import type { ResumeData } from '../resume/index.js';
@@ -277,11 +277,19 @@ export class Torrent extends EventEmitter {
     else this.state = this.isDone() ? 'seeding' : 'downloading';
   }
 
+  private wantedCache: Bitfield | undefined;
+
+  /** Pieces of the selected files (cached: the store builds a new bitfield per call). */
+  private wanted(): Bitfield {
+    if (!this.wantedCache && this.store) this.wantedCache = this.store.wantedPieces();
+    return this.wantedCache ?? new Bitfield(0);
+  }
+
   /** Every wanted piece is verified. */
   isDone(): boolean {
     const store = this.store;
     if (!store) return false;
-    const wanted = store.wantedPieces();
+    const wanted = this.wanted();
     for (let i = 0; i < wanted.length; i++) if (wanted.get(i) && !store.have.get(i)) return false;
     return true;
   }
@@ -290,7 +298,7 @@ export class Torrent extends EventEmitter {
     const store = this.store;
     const meta = this.meta;
     if (!store || !meta) return meta?.length ?? 0;
-    const wanted = store.wantedPieces();
+    const wanted = this.wanted();
     let left = 0;
     for (let i = 0; i < meta.pieceCount; i++)
       if (wanted.get(i) && !store.have.get(i)) left += meta.pieceSize(i);
@@ -565,13 +573,13 @@ export class Torrent extends EventEmitter {
   private needs(index: number): boolean {
     const store = this.store;
     if (!store) return false;
-    return !store.have.get(index) && store.wantedPieces().get(index);
+    return !store.have.get(index) && this.wanted().get(index);
   }
 
   private updateInterest(peer: Peer): void {
     const store = this.store;
     if (!store || !peer.has) return;
-    const wanted = store.wantedPieces();
+    const wanted = this.wanted();
     let interesting = false;
     for (let i = 0; i < peer.has.length; i++) {
       if (peer.has.get(i) && wanted.get(i) && !store.have.get(i)) {
@@ -631,7 +639,7 @@ export class Torrent extends EventEmitter {
       blockSize: BLOCK_SIZE,
       totalLength: meta.length,
       have: store.have,
-      wanted: store.wantedPieces(),
+      wanted: this.wanted(),
       partial: this.partial,
       inFlight,
       peers,
@@ -841,6 +849,7 @@ export class Torrent extends EventEmitter {
     this.selection = sel;
     if (!this.store) return;
     this.store.setFileSelection(sel);
+    this.wantedCache = undefined;
     this.updateState();
     for (const p of this.peers.values()) this.updateInterest(p);
     this.markResumeDirty(true);
@@ -955,7 +964,7 @@ export class Torrent extends EventEmitter {
     let progress = 0;
     if (this.store && meta) {
       const left = this.bytesLeft();
-      const wanted = this.store.wantedPieces();
+      const wanted = this.wanted();
       let total = 0;
       for (let i = 0; i < meta.pieceCount; i++) if (wanted.get(i)) total += meta.pieceSize(i);
       progress = total === 0 ? 1 : (total - left) / total;
