@@ -63,6 +63,8 @@ export async function startNode(opts: { readaheadSeconds?: number } = {}): Promi
   let engine: Engine | undefined;
   let app: FastifyInstance | undefined;
   const stop = async () => {
+    // A test that failed mid-stream may leave a response open; close() alone would wait for it.
+    app?.server.closeAllConnections();
     await app?.close().catch(() => {});
     await engine?.stop().catch(() => {});
     await removeDir(dir);
