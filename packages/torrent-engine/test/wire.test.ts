@@ -186,4 +186,46 @@ describe('guarded wire', () => {
       ),
     ).rejects.toThrow();
   });
+
+  it('takes blocks of cancelled requests that cross the CANCEL as normal, not as abuse', async () => {
+    // A raw seeder that answers every request even after it was cancelled (they crossed on the wire).
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => {});
+      s.resume();
+      s.write(handshakeBytes(INFOHASH));
+      s.write(message(5, Buffer.alloc(25, 0xff).fill(0xfe, 24)));
+      s.write(message(1, Buffer.alloc(0)));
+      void released.then(() => {
+        for (let i = 0; i < 198; i++)
+          s.write(message(7, Buffer.concat([u32s(i, 0), Buffer.alloc(16384, 1)])));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const out = await dialPeer(
+        { host: '127.0.0.1', port },
+        { infohash: INFOHASH, peerId: OUR_ID, pieceCount: 199, setup: () => {} },
+      );
+      sockets.push(out.socket);
+      if (out.wire.peerChoking) await new Promise<void>((r) => out.wire.once('unchoke', () => r()));
+      for (let i = 0; i < 197; i++) out.wire.request(i, 0, 16384, () => {});
+      for (let i = 0; i < 197; i++) out.wire.cancel(i, 0, 16384);
+      // The last block is requested for real: once it arrives, all the cancelled ones before it did.
+      const last = new Promise<Uint8Array>((resolve, reject) =>
+        out.wire.request(197, 0, 16384, (err, b) => (err || !b ? reject(err) : resolve(Buffer.from(b)))),
+      );
+      release();
+      expect((await last)[0]).toBe(1);
+      expect(out.wire.violation).toBeUndefined();
+      out.wire.destroy();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
 });

@@ -43,8 +43,13 @@ export class GuardedWire extends Wire {
   violation: ViolationReason | undefined;
   /** Time of the last message (any, keep-alives included) from the peer. */
   lastMessageAt = Date.now();
-  /** Payload bytes of unrequested blocks received (tolerated a little: cancel races). */
+  /** Payload bytes of blocks never requested at all (a cancelled or choked request is not counted). */
   private unrequestedBytes = 0;
+  /**
+   * Requests we cancelled, or that a choke discarded, recently: their blocks may still arrive (they
+   * were on the wire already) and are dropped without counting against the peer. Bounded.
+   */
+  private readonly cancelled = new Set<string>();
 
   constructor(opts: GuardedWireOptions) {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
@@ -176,6 +181,9 @@ export class GuardedWire extends Wire {
         (msg[at + 3] ?? 0)) >>>
       0;
     switch (msg[0]) {
+      case 0: // choke: the peer discards our requests, but blocks already sent may still come
+        for (const r of this.requests) this.rememberCancelled(r.piece, r.offset, r.length);
+        return undefined;
       case 4: // have
         if (msg.length !== 5 || (n !== undefined && u32(1) >= n)) return 'bad-have';
         return undefined;
@@ -197,14 +205,15 @@ export class GuardedWire extends Wire {
         return undefined;
       }
       case 7: {
-        // piece: a block we never asked for (or already cancelled) is dropped, not passed on;
-        // a flood of them is a violation (a cancel race leaves at most our pipeline's worth).
+        // piece: a block we never asked for (or cancelled) is dropped, not passed on; a cancelled
+        // one is normal (it crossed our CANCEL), more than 2 MiB never requested is a violation.
         if (msg.length < 9) return 'bad-request';
         const index = u32(1);
         const begin = u32(5);
         const len = msg.length - 9;
         if (this.requests.some((r) => r.piece === index && r.offset === begin && r.length === len))
           return undefined;
+        if (this.cancelled.delete(`${index}:${begin}:${len}`)) return 'drop';
         this.unrequestedBytes += len;
         return this.unrequestedBytes > 16 * MAX_REQUEST_LENGTH ? 'unrequested-piece' : 'drop';
       }
@@ -213,6 +222,20 @@ export class GuardedWire extends Wire {
         return msg.length !== 13 ? 'bad-request' : undefined;
       default:
         return undefined;
+    }
+  }
+
+  override cancel(index: number, offset: number, length: number): void {
+    this.rememberCancelled(index, offset, length);
+    super.cancel(index, offset, length);
+  }
+
+  private rememberCancelled(index: number, offset: number, length: number): void {
+    this.cancelled.add(`${index}:${offset}:${length}`);
+    // Insertion order: drop the oldest beyond twice the largest pipeline.
+    if (this.cancelled.size > 2 * MAX_PEER_REQUESTS) {
+      const oldest = this.cancelled.values().next().value;
+      if (oldest !== undefined) this.cancelled.delete(oldest);
     }
   }
 
