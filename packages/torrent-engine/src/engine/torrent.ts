@@ -30,6 +30,7 @@ import {
   REQUEST_TIMEOUT_MS,
 } from '../wire/limits.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
+import { PieceCache } from './piece-cache.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
@@ -141,6 +142,12 @@ export class Torrent extends EventEmitter {
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
   private readonly pool = new BufferPool();
+  private readonly cache = new PieceCache((i) => {
+    const store = this.store;
+    const meta = this.meta;
+    if (!store || !meta) return Promise.reject(new Error('no storage'));
+    return store.readBlock(i, 0, meta.pieceSize(i));
+  });
   /** Blocks of pieces that failed their hash check, kept to convict the sender (smart ban). */
   private readonly suspects = new Map<number, BlockPrint[]>();
   private readonly strikes = new Map<string, { all: number; sole: number }>();
@@ -780,7 +787,7 @@ export class Torrent extends EventEmitter {
       cb(new Error('not available'));
       return;
     }
-    store.readBlock(index, offset, length).then(
+    this.cache.block(index, meta.pieceSize(index), offset, length).then(
       (block) => cb(null, block),
       (err: Error) => cb(err),
     );
@@ -896,6 +903,7 @@ export class Torrent extends EventEmitter {
     this.chokeTimer = undefined;
     for (const p of [...this.peers.values()]) this.detach(p, 'stopping');
     this.partial.clear();
+    this.cache.clear();
     const sources = this.sources;
     this.sources = undefined;
     await sources?.stop().catch(() => {});
