@@ -25,6 +25,7 @@ async function call(method: string, url: string, body?: unknown, host = '127.0.0
     headers: { host, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field by the assertions
   const json = res.body ? (JSON.parse(res.body) as Record<string, any>) : undefined;
   if (json?.error) seen.add(json.error.code);
   return { status: res.statusCode, json };
