@@ -41,6 +41,11 @@ const CAP = 4 * MiB;
 const SEEKS = [0.3, 0.7, 0.95];
 /** Playback between seeks: long enough for a client to settle into playing, short enough for the budget. */
 const PLAY_MS = 2_000;
+/**
+ * A seek that has not landed after this long counts as failed (and is listed in the notes): 15 s is
+ * 60 times the 4 MiB/s piece time, and a viewer gave up long before.
+ */
+const SEEK_TIMEOUT_MS = 15_000;
 /** Read before the pause: about 10 s of the test video, a player that has just started. */
 const PAUSE_AFTER = 8 * MiB;
 /** Dream's default stream.readahead_seconds (packages/config), for the readahead bound. */
@@ -147,13 +152,13 @@ async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent,
       for (const fraction of SEEKS) {
         try {
           const offset = Math.floor(fraction * t.size);
-          const seek = await player.seek(offset, 60_000);
+          const seek = await player.seek(offset, SEEK_TIMEOUT_MS);
           const right = seek.head.equals(await readSlice(t.videoPath, offset, seek.head.length));
           if (seek.status >= 300) notes.push(`seek to ${fraction * 100}%: status ${seek.status}`);
           else if (!right) notes.push(`seek to ${fraction * 100}%: WRONG BYTES (not counted)`);
           seekMs.push(seek.status < 300 && right ? seek.latencyMs : undefined);
         } catch (err) {
-          notes.push(firstLine(err));
+          notes.push(`seek to ${fraction * 100}%: ${firstLine(err)}`);
           seekMs.push(undefined);
         }
         await sleep(PLAY_MS);

@@ -61,7 +61,7 @@ export class SimulatedPlayer {
       const timer = setTimeout(() => {
         settled = true;
         this.stopCurrent();
-        reject(new Error(`seek to ${offset}: fewer than ${want} bytes within ${timeoutMs} ms`));
+        reject(new Error(`fewer than ${want} bytes at byte ${offset} within ${timeoutMs} ms`));
       }, timeoutMs);
       const req = request(this.url, { agent: false, headers: { Range: `bytes=${offset}-` } }, (res) => {
         this.res = res;
