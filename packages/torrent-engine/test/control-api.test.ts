@@ -38,6 +38,11 @@ beforeAll(async () => {
     { path: 'album/b.flac', size: 200_000 },
   ]);
   const made = await makeTorrent({ source: join(dir, 'src', 'album') });
+  // The same bytes already in the output dir: the torrent checks them and seeds; deleteData removes them.
+  await makeFiles(join(dir, 'out'), [
+    { path: 'album/a.flac', size: 300_000 },
+    { path: 'album/b.flac', size: 200_000 },
+  ]);
   torrent = Buffer.from(made.torrent);
   infohash = made.infoHash;
   engine = await Engine.start({
@@ -93,7 +98,7 @@ describe('control API', () => {
     expect(sel.json?.files.map((f: { selected: boolean }) => f.selected)).toEqual([false, true]);
     expect((await call('PUT', `/api/torrents/${infohash}/files`, { selected: 'all' })).status).toBe(200);
     expect((await call('POST', `/api/torrents/${infohash}/resume`)).json?.state).toMatch(
-      /downloading|checking/,
+      /seeding|downloading|checking/,
     );
     expect((await call('POST', `/api/torrents/${infohash}/pause`)).json?.state).toBe('paused');
     const peers = await call('POST', `/api/torrents/${infohash}/peers`, {
@@ -154,7 +159,10 @@ describe('control API', () => {
     expect(added.json?.state).toBe('seeding');
     expect((await call('DELETE', `/api/torrents/${added.json?.infohash}?deleteData=true`)).status).toBe(204);
     await expect(readFile(join(dir, 'src', 'album', 'a.flac'))).resolves.toBeDefined();
+    const created = join(dir, 'out', 'album', 'b.flac');
+    await expect(readFile(created)).resolves.toBeDefined();
     expect((await call('DELETE', `/api/torrents/${infohash}?deleteData=true`)).status).toBe(204);
+    await expect(readFile(created)).rejects.toThrow();
     expect((await call('GET', '/api/torrents')).json?.torrents).toEqual([]);
   });
 

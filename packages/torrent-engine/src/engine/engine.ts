@@ -10,8 +10,8 @@ import path from 'node:path';
 import type { Logger } from '@dream/config';
 import type { PeerAddress } from '../bitfield.js';
 import { CreateError, createTorrent } from '../create/index.js';
-import { MetainfoError, parseInfo, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
-import { type ResumeData, ResumeStore } from '../resume/index.js';
+import { MetainfoError, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
+import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
 import { EngineError } from './errors.js';
@@ -343,13 +343,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     for (const r of saved) {
       try {
-        const bytes = Buffer.from(r.torrent, 'base64');
-        let meta: TorrentMeta;
-        try {
-          meta = parseTorrent(bytes);
-        } catch {
-          meta = parseInfo(bytes, r.infohash);
-        }
+        // The saved .torrent (or info dict), checked to hash to the infohash it is filed under.
+        const meta = metaFromResume(r);
         const t = this.create({
           infohash: meta.infohash,
           meta,
