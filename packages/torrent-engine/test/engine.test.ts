@@ -89,4 +89,74 @@ describe('engine to engine', () => {
     });
     expect(() => seeder.detail('00'.repeat(20))).toThrow(EngineError);
   });
+
+  it('fetches only the selected files, and pause/resume stop and restart the transfer', async () => {
+    const [t] = seeder.list();
+    const ih = t?.infohash as string;
+    const meta = seeder.torrent(ih)?.meta;
+    const third = await Engine.start({
+      outputDir: join(dir, 'third-out'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 50,
+      log,
+      trackers: false,
+    });
+    try {
+      // Files in torrent order: ep1.mkv (3 MiB), ep2.mkv (2 MiB), sub/ep1.srt.
+      const files = meta?.files.map((f) => f.path) ?? [];
+      const ep2 = files.indexOf('show/ep2.mkv');
+      const added = await third.add(
+        { torrent: meta?.torrent as Uint8Array },
+        { selected: [ep2], paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] },
+      );
+      expect(added.state).toBe('paused');
+      expect(third.detail(ih).peers).toBe(0);
+      const done = once(third, 'done', ih);
+      await third.resume(ih);
+      await done;
+      const d = third.detail(ih);
+      const byPath = new Map(d.files.map((f) => [f.path, f]));
+      expect(byPath.get('show/ep2.mkv')?.bytes).toBe(byPath.get('show/ep2.mkv')?.length);
+      // ep1 shares at most one boundary piece with ep2: nearly all of it was not fetched.
+      expect(byPath.get('show/ep1.mkv')?.bytes ?? 0).toBeLessThanOrEqual(meta?.pieceLength ?? 0);
+      expect(d.downloaded).toBeLessThan((meta?.length ?? 0) / 2);
+      await third.pause(ih);
+      expect(third.detail(ih).peers).toBe(0);
+      expect(third.detail(ih).state).toBe('paused');
+    } finally {
+      await third.stop();
+    }
+  });
+
+  it('keeps to torrent.max_connections across torrents', async () => {
+    const [t] = seeder.list();
+    const ih = t?.infohash as string;
+    const meta = seeder.torrent(ih)?.meta;
+    const other = await Engine.start({
+      outputDir: join(dir, 'limited-out'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 1,
+      log,
+      trackers: false,
+    });
+    try {
+      const done = once(other, 'done', ih);
+      await other.add(
+        { torrent: meta?.torrent as Uint8Array },
+        {
+          peers: [
+            { host: '127.0.0.1', port: seeder.port },
+            { host: '127.0.0.1', port: leecher.port },
+          ],
+        },
+      );
+      await done;
+      expect(other.connectionCount()).toBeLessThanOrEqual(1);
+      expect(other.detail(ih).peerList.length).toBe(1);
+    } finally {
+      await other.stop();
+    }
+  });
 });
