@@ -828,7 +828,13 @@ export class Torrent extends EventEmitter {
 
   private onTick(): void {
     const now = Date.now();
+    // Two seeds have nothing to trade: the connection only costs a slot on both sides.
+    const done = this.isDone() && this.readers.size === 0;
     for (const p of [...this.peers.values()]) {
+      if (done && p.has?.isComplete() && now - p.connectedAt > 5_000) {
+        this.detach(p, 'both seeds');
+        continue;
+      }
       if (now - p.wire.lastMessageAt > IDLE_TIMEOUT_MS) {
         this.log.debug({ peer: addressKey(p.listen) }, 'idle peer dropped');
         this.detach(p, 'idle');
