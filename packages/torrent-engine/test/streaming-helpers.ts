@@ -197,18 +197,28 @@ export function connectSeed(node: StreamingNode, seed: Seed): void {
  * Records the reader windows the streaming glue gives the torrent (Torrent.setReader): which are
  * registered now, and each one's latest window. Wraps the method on this one instance only.
  */
-export function spyReaders(torrent: Torrent): { live: Map<string, ReaderState>; ever: Set<string> } {
-  const live = new Map<string, ReaderState>();
-  const ever = new Set<string>();
+export interface ReaderSpy {
+  live: Map<string, ReaderState>;
+  ever: Set<string>;
+  /** The torrent's verified pieces at the last moment its last stream reader went away. */
+  haveWhenIdle: boolean[] | undefined;
+}
+
+export function spyReaders(torrent: Torrent): ReaderSpy {
+  const spy: ReaderSpy = { live: new Map(), ever: new Set(), haveWhenIdle: undefined };
   const original = torrent.setReader.bind(torrent);
+  const streaming = () => [...spy.live.keys()].some((id) => id.startsWith('reader:'));
   torrent.setReader = (id: string, window: ReaderState | undefined) => {
     if (window) {
-      live.set(id, window);
-      ever.add(id);
-    } else live.delete(id);
+      spy.live.set(id, window);
+      spy.ever.add(id);
+    } else if (spy.live.delete(id) && id.startsWith('reader:') && !streaming()) {
+      const count = torrent.meta?.pieceCount ?? 0;
+      spy.haveWhenIdle = Array.from({ length: count }, (_, i) => torrent.store?.have.get(i) ?? false);
+    }
     original(id, window);
   };
-  return { live, ever };
+  return spy;
 }
 
 /** Bytes of verified pieces of the torrent at or after byte `from` (torrent coordinates). */
@@ -301,7 +311,7 @@ export interface ClipOptions {
 export async function makeClip(o: ClipOptions): Promise<string> {
   const dir = join(tmpdir(), 'dream-streaming-clips');
   await mkdir(dir, { recursive: true });
-  const file = join(dir, `clip-${o.seconds}s-${o.bitrate}-${o.faststart ? 'faststart' : 'moovend'}.mp4`);
+  const file = join(dir, `clip-${o.seconds}s-${o.bitrate}-g50-${o.faststart ? 'faststart' : 'moovend'}.mp4`);
   try {
     if ((await stat(file)).size > 0) return file;
   } catch {
@@ -330,6 +340,9 @@ export async function makeClip(o: ClipOptions): Promise<string> {
         o.bitrate,
         '-bufsize',
         o.bitrate,
+        // A keyframe every 2 s (x264's default is every 10 s): a seek lands near where it asked.
+        '-g',
+        '50',
         '-pix_fmt',
         'yuv420p',
         ...(o.faststart ? ['-movflags', '+faststart'] : []),
