@@ -39,9 +39,7 @@ export const MAX_STRIKES = 3;
 export const MAX_SOLE_STRIKES = 2;
 /** Connections per torrent (the engine also enforces torrent.max_connections overall). */
 export const MAX_PEERS_PER_TORRENT = 50;
-/** Pipelining: enough requests for this long at the peer's measured rate, within [MIN, MAX]. */
-export const PIPELINE_SECONDS = 1;
-export const MIN_PIPELINE = 32;
+/** Most requests outstanding at one peer, whatever its reqq (the scheduler sizes the pipeline to its rate). */
 export const MAX_PIPELINE = 500;
 /**
  * Pieces assembled or being verified/written at once. When the disk is slower than the network,
@@ -619,18 +617,15 @@ export class Torrent extends EventEmitter {
     for (const p of this.peers.values()) {
       if (!p.has) continue;
       for (const r of p.inFlight.values()) inFlight.push({ peerId: p.id, ...r });
-      const rate = p.downloadRate();
-      const depth = Math.max(
-        MIN_PIPELINE,
-        Math.min(MAX_PIPELINE, Math.ceil((rate * PIPELINE_SECONDS) / BLOCK_SIZE)),
-      );
+      // The pipeline depth for the peer's rate is the scheduler's (pipelineDepth); the cap is
+      // what the peer accepts (its reqq).
       peers.push({
         id: p.id,
         has: p.has,
         chokingUs: p.wire.peerChoking,
-        downloadRate: rate,
+        downloadRate: p.downloadRate(),
         outstanding: p.inFlight.size,
-        maxOutstanding: Math.min(depth, p.maxOutstanding),
+        maxOutstanding: p.maxOutstanding,
         snubbed: p.snubbed,
       });
     }
