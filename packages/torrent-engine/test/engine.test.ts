@@ -1,6 +1,6 @@
 // Two of our engines on loopback: one seeds a folder in place (added by path, seeding at once),
 // the other downloads it from a .torrent plus a manual peer; files byte-identical.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,44 @@ describe('engine to engine', () => {
       expect(other.detail(ih).peerList.length).toBe(1);
     } finally {
       await other.stop();
+    }
+  });
+
+  it('keeps a magnet across a restart before its metadata arrives, then completes it', async () => {
+    const [t] = seeder.list();
+    const ih = t?.infohash as string;
+    const state = join(dir, 'magnet-state');
+    const start = () =>
+      Engine.start({
+        outputDir: join(dir, 'magnet-out'),
+        resumeDir: state,
+        host: '127.0.0.1',
+        port: 0,
+        maxConnections: 50,
+        log,
+        trackers: false,
+      });
+    const first = await start();
+    await first.add({ magnet: `magnet:?xt=urn:btih:${ih}&dn=show` });
+    await first.stop();
+    expect(await readdir(state)).toContain(`${ih}.magnet.json`);
+
+    const second = await start();
+    try {
+      const restored = second.detail(ih);
+      expect(restored.state).toBe('metadata');
+      expect(restored.name).toBe('show');
+      const done = once(second, 'done', ih);
+      second.addPeers(ih, [{ host: '127.0.0.1', port: seeder.port }]);
+      await done;
+      await assertSameTree(join(dir, 'src', 'show'), join(dir, 'magnet-out', 'show'));
+      // Real resume data replaces the pending record.
+      await second.torrent(ih)?.flushResume();
+      const files = await readdir(state);
+      expect(files).toContain(`${ih}.json`);
+      expect(files).not.toContain(`${ih}.magnet.json`);
+    } finally {
+      await second.stop();
     }
   });
 });

@@ -15,6 +15,7 @@ import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
 import { EngineError } from './errors.js';
+import { PendingMagnets } from './pending-magnets.js';
 import { Torrent, type TorrentDetail, type TorrentHost, type TorrentSummary } from './torrent.js';
 
 export interface EngineOptions {
@@ -63,6 +64,9 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly torrents = new Map<string, Torrent>();
   private readonly listener: PeerListener;
   private readonly resumeStore: ResumeStore | undefined;
+  private readonly pending: PendingMagnets | undefined;
+  /** Magnets saved as pending whose first resume data has not been written yet. */
+  private readonly pendingSaved = new Set<string>();
   private readonly log: Logger;
   private connections = 0;
   private listenPort = 0;
@@ -74,6 +78,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.peerId = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
     this.log = opts.log;
     this.resumeStore = opts.resumeDir ? new ResumeStore(opts.resumeDir) : undefined;
+    this.pending = opts.resumeDir ? new PendingMagnets(opts.resumeDir) : undefined;
     this.listener = new PeerListener({
       peerId: this.peerId,
       admit: () => this.canConnect(),
@@ -189,6 +194,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       peers,
       trackers,
     });
+    if (!meta) await this.savePending(t, { name, trackers, peers });
     await t.start();
     const s = t.summary();
     this.emit('added', s);
@@ -227,12 +233,14 @@ export class Engine extends EventEmitter<EngineEvents> {
   async pause(infohash: string): Promise<TorrentSummary> {
     const t = this.get(infohash);
     await t.pause();
+    if (this.pendingSaved.has(t.infohash)) await this.savePending(t);
     return t.summary();
   }
 
   async resume(infohash: string): Promise<TorrentSummary> {
     const t = this.get(infohash);
     await t.resume();
+    if (this.pendingSaved.has(t.infohash)) await this.savePending(t);
     return t.summary();
   }
 
@@ -241,6 +249,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.torrents.delete(t.infohash);
     await t.stop();
     await this.resumeStore?.remove(t.infohash);
+    this.pendingSaved.delete(t.infohash);
+    await this.pending?.remove(t.infohash).catch(() => {});
     if (opts.deleteData && t.store) await t.store.deleteData();
     this.emit('removed', t.infohash);
   }
@@ -308,7 +318,11 @@ export class Engine extends EventEmitter<EngineEvents> {
         this.connections = Math.max(0, this.connections - 1);
       },
       saveResume: async (data) => {
-        if (this.resumeStore && this.torrents.has(data.infohash)) await this.resumeStore.save(data);
+        if (!this.resumeStore || !this.torrents.has(data.infohash)) return;
+        await this.resumeStore.save(data);
+        // The magnet now has real resume data: its pending record is no longer needed.
+        if (this.pendingSaved.delete(data.infohash))
+          await this.pending?.remove(data.infohash).catch(() => {});
       },
       sourcesFor: (t) => this.sourcesFor(t),
     };
@@ -324,6 +338,33 @@ export class Engine extends EventEmitter<EngineEvents> {
     t.on('error', () => {});
     return t;
   }
+
+  /** Saves (or updates) the pending record of a magnet whose metadata is not known yet. */
+  private async savePending(
+    t: Torrent,
+    extra?: { name?: string; trackers: string[]; peers: PeerAddress[] },
+  ): Promise<void> {
+    if (!this.pending || t.meta) return;
+    const prev = extra ?? this.pendingInfo.get(t.infohash) ?? { trackers: [], peers: [] };
+    this.pendingInfo.set(t.infohash, prev);
+    this.pendingSaved.add(t.infohash);
+    await this.pending
+      .save({
+        infohash: t.infohash,
+        ...(prev.name !== undefined ? { name: prev.name } : {}),
+        trackers: prev.trackers,
+        peers: prev.peers.slice(0, 200),
+        paused: t.paused,
+        selected: t.selectedFiles,
+        addedAt: t.addedAt,
+      })
+      .catch((err: Error) => this.log.error({ err: err.message }, 'cannot save pending magnet'));
+  }
+
+  private readonly pendingInfo = new Map<
+    string,
+    { name?: string; trackers: string[]; peers: PeerAddress[] }
+  >();
 
   private sourcesFor(t: Torrent): PeerSource[] {
     const out: PeerSource[] = [];
@@ -363,6 +404,27 @@ export class Engine extends EventEmitter<EngineEvents> {
       } catch (err) {
         this.log.error({ infohash: r.infohash, err: (err as Error).message }, 'cannot restore torrent');
       }
+    }
+    // Magnets still waiting for their metadata when we stopped.
+    for (const m of (await this.pending?.list()) ?? []) {
+      if (this.torrents.has(m.infohash)) {
+        await this.pending?.remove(m.infohash).catch(() => {});
+        continue;
+      }
+      const t = this.create({
+        infohash: m.infohash,
+        name: m.name,
+        root: this.opts.outputDir,
+        paused: m.paused,
+        selected: m.selected,
+        addedAt: m.addedAt,
+        peers: m.peers,
+        trackers: m.trackers,
+      });
+      this.pendingInfo.set(m.infohash, { name: m.name, trackers: m.trackers, peers: m.peers });
+      this.pendingSaved.add(m.infohash);
+      await t.start();
+      this.log.info({ infohash: m.infohash }, 'magnet restored (metadata still to fetch)');
     }
   }
 }
