@@ -8,6 +8,8 @@ import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createLogger, loadConfigText } from '@dream/config';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +17,7 @@ import { buildDaemonServer } from '../src/daemon/server.js';
 import { Engine } from '../src/engine/engine.js';
 import type { Torrent } from '../src/engine/torrent.js';
 import type { ReaderState } from '../src/scheduler/index.js';
+import { Child } from './peers/child.js';
 import { contentAt, makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { type LibtorrentPeer, startLibtorrent } from './peers/libtorrent.js';
 
@@ -89,11 +92,91 @@ export async function startNode(opts: { readaheadSeconds?: number } = {}): Promi
   }
 }
 
+// ---- the built daemon ------------------------------------------------------------------------------
+
+const DAEMON_BIN = fileURLToPath(new URL('../dist/bin/dream-torrent.js', import.meta.url));
+
+export interface DaemonNode {
+  /** http://127.0.0.1:<api port> */
+  baseUrl: string;
+  child: Child;
+  stop(): Promise<void>;
+}
+
+/**
+ * The built dream-torrent (dist/: `pnpm test` builds first) with its own config: everything on
+ * 127.0.0.1, ports 0, no DHT. Resolves once it printed its ready line, which carries the API port.
+ */
+export async function startDaemon(): Promise<DaemonNode> {
+  const dir = await makeTempDir('dream-streaming-daemon-');
+  const config = join(dir, 'dream.toml');
+  await writeFile(
+    config,
+    [
+      '[general]',
+      `output_dir = ${JSON.stringify(join(dir, 'out'))}`,
+      `state_dir = ${JSON.stringify(join(dir, 'state'))}`,
+      'log_level = "info"',
+      '[dht]',
+      'enabled = false',
+      '[torrent]',
+      'host = "127.0.0.1"',
+      'port = 0',
+      '[stream]',
+      'host = "127.0.0.1"',
+      'port = 0',
+    ].join('\n'),
+  );
+  let apiPort: number | undefined;
+  let onReady: (() => void) | undefined;
+  const ready = new Promise<void>((resolve) => {
+    onReady = resolve;
+  });
+  const child = new Child(process.execPath, [DAEMON_BIN, '--config', config], { label: 'dream-torrent' });
+  // The daemon logs (JSON lines) to stderr; the ready line carries the API port.
+  createInterface({ input: child.process.stderr! }).on('line', (line) => {
+    if (!line.includes('dream-torrent ready')) return;
+    try {
+      apiPort = (JSON.parse(line) as { apiPort?: number }).apiPort;
+    } catch {
+      // a plain-text log line: the port ends the control API's URL
+      apiPort = Number(/127\.0\.0\.1:(\d+)$/.exec(line)?.[1]);
+    }
+    onReady?.();
+  });
+  const stop = async () => {
+    await child.stop();
+    await removeDir(dir);
+  };
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      ready,
+      child.exited.then(() => {
+        throw new Error(`dream-torrent exited before it was ready\n${child.describe()}`);
+      }),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`dream-torrent not ready in 30 s\n${child.describe()}`)),
+          30_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!apiPort) throw new Error(`dream-torrent ready line without a port\n${child.describe()}`);
+    return { baseUrl: `http://127.0.0.1:${apiPort}`, child, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 // ---- seeders ------------------------------------------------------------------------------------
 
 export interface Seed {
   torrent: Buffer;
   infoHash: string;
+  /** magnet:?xt=urn:btih:<infohash>, nothing else: the metadata must come from the seeder. */
+  magnet: string;
   size: number;
   pieceLength: number;
   peer: LibtorrentPeer;
@@ -165,6 +248,7 @@ async function seedPath(
   return {
     torrent: made.torrent,
     infoHash: made.infoHash,
+    magnet: made.magnet,
     size,
     pieceLength,
     peer,
