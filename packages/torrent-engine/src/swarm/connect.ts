@@ -26,7 +26,12 @@ const READ_BUFFER_BYTES = 256 * 1024;
 
 function pipe(socket: Socket, wire: GuardedWire, fed = false): void {
   socket.setNoDelay(true);
-  if (!fed) socket.pipe(wire);
+  // Incoming sockets (net.Server has no onread): each chunk is fed as read; feed() never
+  // concatenates and copies only what outlives the call.
+  if (!fed)
+    socket.on('data', (chunk: Buffer) => {
+      if (!wire.destroyed) wire.feed(chunk);
+    });
   wire.pipe(socket);
   const end = () => {
     wire.destroy();
