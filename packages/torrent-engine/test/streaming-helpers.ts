@@ -286,14 +286,20 @@ export interface ReaderSpy {
   ever: Set<string>;
   /** The torrent's verified pieces at the last moment its last stream reader went away. */
   haveWhenIdle: boolean[] | undefined;
+  /** Each reader as it registered: where it starts (torrent bytes) and whether that piece was verified. */
+  opened: { id: string; start: number; verified: boolean }[];
 }
 
 export function spyReaders(torrent: Torrent): ReaderSpy {
-  const spy: ReaderSpy = { live: new Map(), ever: new Set(), haveWhenIdle: undefined };
+  const spy: ReaderSpy = { live: new Map(), ever: new Set(), haveWhenIdle: undefined, opened: [] };
   const original = torrent.setReader.bind(torrent);
   const streaming = () => [...spy.live.keys()].some((id) => id.startsWith('reader:'));
   torrent.setReader = (id: string, window: ReaderState | undefined) => {
     if (window) {
+      if (!spy.ever.has(id)) {
+        const piece = Math.floor(window.start / (torrent.meta?.pieceLength ?? 1));
+        spy.opened.push({ id, start: window.start, verified: torrent.store?.have.get(piece) ?? false });
+      }
       spy.live.set(id, window);
       spy.ever.add(id);
     } else if (spy.live.delete(id) && id.startsWith('reader:') && !streaming()) {

@@ -3,6 +3,7 @@
 // whose moov atom sits at the END long before the download is complete: the head and tail priming
 // at work. Each test starts a fresh engine, so each begins with nothing downloaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { primeSize } from '../src/scheduler/index.js';
 import { waitFor } from './peers/checks.js';
 import {
   addSeed,
@@ -131,7 +132,7 @@ describe('real players on the real engine, seeder capped at 2 MiB/s', () => {
         );
         return result;
       },
-      async ({ code, out }, node) => {
+      async ({ code, out }, node, readers) => {
         // Read before anything else: once ffprobe's readers are gone the engine downloads the rest.
         const summary = await torrentSummary(node, seed!.infoHash);
         expect(code, out).toBe(0);
@@ -147,9 +148,22 @@ describe('real players on the real engine, seeder capped at 2 MiB/s', () => {
             `${(100 * downloadedFraction).toFixed(1)}% of the ${(seed!.size / MiB).toFixed(1)} MiB clip, ` +
             `${(100 * summary.progress).toFixed(1)}% of the pieces verified`,
         );
-        // Head and tail priming: the moov at the end arrived without the middle of the file.
+        // The moov at the end arrived without the middle of the file.
         expect(downloadedFraction).toBeLessThan(0.5);
         expect(summary.progress).toBeLessThan(0.5);
+        // The first open primed the head and the tail (before ffprobe asked for the tail itself).
+        const ids = readers.opened.map((r) => r.id);
+        expect(ids.slice(0, 2)).toEqual([
+          expect.stringMatching(/^prime:.*:head$/),
+          expect.stringMatching(/^prime:.*:tail$/),
+        ]);
+        const tailStart = seed!.size - primeSize(seed!.size);
+        const tailRead = readers.opened.find((r) => r.id.startsWith('reader:') && r.start >= tailStart);
+        expect(tailRead, 'ffprobe read the tail (the moov)').toBeDefined();
+        console.log(
+          `ffprobe asked for the tail at ${((tailRead?.start ?? 0) / MiB).toFixed(2)} MiB; its piece was ` +
+            `${tailRead?.verified ? 'already verified by the priming' : 'not verified yet'}`,
+        );
       },
     );
   }, 120_000);
