@@ -56,6 +56,8 @@ async function withPlayer<T>(
     const torrent = await addSeed(node, s, false);
     const readers = spyReaders(torrent);
     const running = player(streamUrl(node, s.infoHash, 0));
+    // If the player fails before it opens the stream, waitFor reports it; its own error is awaited below.
+    running.catch(() => {});
     await waitFor(() => readers.ever.size > 0, 30_000, 'the player to open the stream');
     connectSeed(node, s);
     const result = await running;
