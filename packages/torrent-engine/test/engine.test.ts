@@ -197,4 +197,19 @@ describe('engine to engine', () => {
       await second.stop();
     }
   });
+
+  it('stores a second torrent with the same file names under output_dir/<infohash>', async () => {
+    await makeFiles(join(dir, 'other'), [{ path: 'show/ep1.mkv', size: 700_000 }], 'another release');
+    const b = await seeder.add({ path: join(dir, 'other', 'show') });
+    const done = once(leecher, 'done', b.infohash);
+    await leecher.add(
+      { torrent: seeder.torrent(b.infohash)?.meta?.torrent as Uint8Array },
+      { peers: [{ host: '127.0.0.1', port: seeder.port }] },
+    );
+    await done;
+    expect(leecher.detail(b.infohash).root).toBe(join(dir, 'leech-out', b.infohash));
+    await assertSameTree(join(dir, 'other', 'show'), join(dir, 'leech-out', b.infohash, 'show'));
+    // The first torrent's files are untouched.
+    await assertSameTree(join(dir, 'src', 'show'), join(dir, 'leech-out', 'show'));
+  });
 });

@@ -131,6 +131,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     let infohash: string;
     let name: string | undefined;
     let contentPath: string | undefined;
+    let createdResume: ResumeData | undefined;
     let trackers: string[] = [];
     const peers = [...(options.peers ?? [])];
     if ('torrent' in input) {
@@ -175,6 +176,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (!meta.torrent) meta.torrent = created.torrent;
       infohash = meta.infohash;
       contentPath = abs;
+      // Hashing just vouched for these files: the store need not hash them a second time.
+      createdResume = created.resume;
     } else {
       throw new EngineError('bad-request', 'give one of torrent, magnet, infohash or path');
     }
@@ -189,6 +192,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       name,
       root: this.opts.outputDir,
       contentPath,
+      resume: createdResume,
       paused: options.paused,
       selected: options.selected,
       peers,

@@ -5,6 +5,7 @@
  * See docs/design/engine.md.
  */
 import { EventEmitter } from 'node:events';
+import path from 'node:path';
 import type { Logger } from '@dream/config';
 import utMetadata from 'ut_metadata';
 import utPex from 'ut_pex';
@@ -16,7 +17,7 @@ import { planRequests } from '../scheduler/index.js';
 import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types.js';
 import type { PeerSource } from '../sources/index.js';
 import { PeerSourceSet } from '../sources/index.js';
-import { PieceStore } from '../storage/index.js';
+import { PieceStore, StorageError } from '../storage/index.js';
 import { dialPeer, type Handshaken } from '../swarm/connect.js';
 import { Peer } from '../swarm/peer.js';
 import { addressKey, PeerBook } from '../swarm/peer-book.js';
@@ -46,6 +47,8 @@ export const MAX_PIPELINE = 500;
  * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
  */
 export const MAX_PIECES_IN_MEMORY = 8;
+/** Planning period while readers exist (the scheduler asks for 250-500 ms). */
+const READER_PLAN_MS = 250;
 /** Housekeeping tick: timeouts, dialling, interest. */
 const TICK_MS = 1_000;
 
@@ -133,7 +136,8 @@ export class Torrent extends EventEmitter {
   state: TorrentState;
   error: string | undefined;
   paused: boolean;
-  readonly root: string;
+  /** Where files are laid out (output_dir, or output_dir/<infohash> when names collide). */
+  root: string;
   readonly contentPath: string | undefined;
   readonly addedAt: string;
   readonly peers = new Map<string, Peer>();
@@ -155,6 +159,7 @@ export class Torrent extends EventEmitter {
   private sources: PeerSourceSet | undefined;
   private tick: NodeJS.Timeout | undefined;
   private chokeTimer: NodeJS.Timeout | undefined;
+  private readerTimer: NodeJS.Timeout | undefined;
   private lastOptimisticAt = 0;
   private optimistic: string | undefined;
   private planPending = false;
@@ -210,11 +215,22 @@ export class Torrent extends EventEmitter {
       this.opening = (async () => {
         if (!this.paused) this.state = 'checking';
         try {
-          const store = await PieceStore.open(meta, {
-            root: this.root,
-            contentPath: this.contentPath,
-            resume: this.init.resume,
-          });
+          const open = (root: string) =>
+            PieceStore.open(meta, { root, contentPath: this.contentPath, resume: this.init.resume });
+          let store: PieceStore;
+          try {
+            store = await open(this.root);
+          } catch (err) {
+            // Another torrent already owns a file of the same name under this root (two releases
+            // both called video.mkv): this one goes to root/<infohash>/ instead.
+            if (!(err instanceof StorageError && err.code === 'IN_USE')) throw err;
+            this.root = path.join(this.root, this.infohash);
+            this.log.warn(
+              { root: this.root },
+              'file names taken by another torrent; storing under its infohash',
+            );
+            store = await open(this.root);
+          }
           if (this.stopped) {
             await store.close();
             return;
@@ -222,6 +238,15 @@ export class Torrent extends EventEmitter {
           this.store = store;
           store.on('resume', (data) => void this.persist(data));
           store.on('error', (err) => this.log.error({ err: err.message }, 'storage flush failed'));
+          store.on('lost', (index) => {
+            // A file shrank behind our back: the piece is no longer had; fetch it again.
+            this.cache.clear();
+            this.log.warn({ piece: index }, 'verified piece lost (file changed on disk)');
+            this.updateState();
+            for (const p of this.peers.values()) this.updateInterest(p);
+            this.schedulePlan();
+            this.dial();
+          });
           if (this.selection !== 'all') store.setFileSelection(this.selection);
           this.updateState();
           this.markResumeDirty(true);
@@ -244,6 +269,12 @@ export class Torrent extends EventEmitter {
     this.tick.unref();
     this.chokeTimer = setInterval(() => this.rechoke(false), CHOKE_INTERVAL_MS);
     this.chokeTimer.unref();
+    // While a player reads, stalled urgent blocks are re-planned by elapsed time (the scheduler is
+    // pure): plan every READER_PLAN_MS even when no block arrives.
+    this.readerTimer = setInterval(() => {
+      if (this.readers.size > 0) this.schedulePlan();
+    }, READER_PLAN_MS);
+    this.readerTimer.unref();
     this.lastOptimisticAt = now;
     this.startSources();
     this.dial();
@@ -900,6 +931,7 @@ export class Torrent extends EventEmitter {
     this.dials = new AbortController();
     clearInterval(this.tick);
     clearInterval(this.chokeTimer);
+    clearInterval(this.readerTimer);
     this.tick = undefined;
     this.chokeTimer = undefined;
     for (const p of [...this.peers.values()]) this.detach(p, 'stopping');
