@@ -180,4 +180,44 @@ describe('engine in a swarm', () => {
     await done;
     await assertSameTree(join(dir, 'src', 'film'), join(dir, 'unrequested-out', 'film'));
   }, 60_000);
+
+  it('finishes from the remaining peer when a seeder disappears mid-download', async () => {
+    const made = await makeTorrent({ source: join(dir, 'src', 'film'), pieceLength: 32 * 1024 });
+    // Two capped seeders; one is killed once a quarter of the pieces are in.
+    const a = await startLibtorrent({
+      savePath: join(dir, 'src'),
+      torrent: made.torrent,
+      uploadLimit: 512 * 1024,
+    });
+    cleanups.push(() => a.stop());
+    const b = await startLibtorrent({
+      savePath: join(dir, 'src'),
+      torrent: made.torrent,
+      uploadLimit: 512 * 1024,
+    });
+    cleanups.push(() => b.stop());
+    await Promise.all([a.waitFinished(60_000), b.waitFinished(60_000)]);
+    const us = await engine('failover');
+    const done = event(us, 'done', made.infoHash);
+    let pieces = 0;
+    let killed: Promise<unknown> | undefined;
+    us.on('piece', (ih) => {
+      if (ih !== made.infoHash) return;
+      pieces++;
+      const total = us.detail(made.infoHash).pieceCount ?? 0;
+      if (!killed && pieces >= total / 4) killed = a.stop();
+    });
+    await us.add(
+      { torrent: made.torrent },
+      {
+        peers: [
+          { host: '127.0.0.1', port: a.port },
+          { host: '127.0.0.1', port: b.port },
+        ],
+      },
+    );
+    await done;
+    expect(killed).toBeDefined();
+    await assertSameTree(join(dir, 'src', 'film'), join(dir, 'failover-out', 'film'));
+  }, 120_000);
 });
