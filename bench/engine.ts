@@ -13,8 +13,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { startAria2 } from '../packages/torrent-engine/test/peers/aria2.js';
+import { freePort, waitForListening } from '../packages/torrent-engine/test/peers/child.js';
 import { makeFiles } from '../packages/torrent-engine/test/peers/fixtures.js';
 import { startLibtorrent } from '../packages/torrent-engine/test/peers/libtorrent.js';
+import {
+  COMPETITORS_DIR,
+  ensureCompetitorsInstalled,
+  PEERFLIX_BIN,
+  WEBTORRENT_BIN,
+} from './competitors/paths.js';
+import { withAnnounce } from './competitors/webtorrent.js';
 import { spawnClient } from './lib/child.js';
 import { TreeMonitor } from './lib/proc.js';
 import { type BenchTorrent, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
@@ -180,6 +188,96 @@ async function dreamSeedRun(t: BenchTorrent, work: string): Promise<Result> {
   }
 }
 
+/** Resolves once the seeder has uploaded `bytes` more than `from` (payload), polling its stats. */
+async function seederSent(swarm: Swarm, from: number, bytes: number): Promise<void> {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if ((await swarm.uploaded()) - from >= bytes) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the seeder did not send ${bytes} bytes within ${TIMEOUT_MS} ms`);
+}
+
+/**
+ * peerflix (torrent-stream) fetching the whole file: it never exits on its own, so completion is
+ * the seeder having sent the whole file to it (the last pieces' hashing is not counted).
+ */
+async function peerflixRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
+  ensureCompetitorsInstalled();
+  const from = await swarm.uploaded();
+  const started = performance.now();
+  const args = [
+    PEERFLIX_BIN,
+    t.torrentPath,
+    ...[
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(await freePort()),
+      '--peer-port',
+      String(await freePort()),
+    ],
+    ...['--peer', `127.0.0.1:${swarm.seeder.port}`, '--path', join(work, 'buffer'), '--quiet'],
+  ];
+  const child = spawnClient('peerflix', process.execPath, args, COMPETITORS_DIR);
+  const monitor = new TreeMonitor(child.pid, 100);
+  try {
+    await seederSent(swarm, from, t.size);
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return {
+      name: 'peerflix 0.39',
+      seconds,
+      cpuSeconds: u.cpuSeconds,
+      peakRssBytes: u.peakRssBytes,
+      note: 'done = the seeder sent the whole file (peerflix never exits)',
+    };
+  } finally {
+    monitor.stop();
+    await child.stop();
+  }
+}
+
+/** webtorrent-cli `download` without --keep-seeding: it exits once the download is verified. */
+async function webtorrentRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
+  ensureCompetitorsInstalled();
+  const torrentPath = join(work, 'with-tracker.torrent');
+  await writeFile(torrentPath, withAnnounce(t.torrent, swarm.trackerUrl));
+  const torrentPort = await freePort();
+  const started = performance.now();
+  const args = [
+    WEBTORRENT_BIN,
+    ...['download', torrentPath, '--out', join(work, 'out'), '--port', String(await freePort())],
+    ...['--torrent-port', String(torrentPort), '--quiet'],
+  ];
+  const child = spawnClient('webtorrent-cli', process.execPath, args, COMPETITORS_DIR);
+  const monitor = new TreeMonitor(child.pid, 100);
+  // It tries uTP first for tracker peers (about 40 s): the seeder dials its TCP port, as in bench/lib.
+  void waitForListening(torrentPort, 60_000, '127.0.0.1').then(
+    () => swarm.dial(torrentPort),
+    () => {},
+  );
+  try {
+    const code = await Promise.race([
+      child.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS)),
+    ]);
+    if (code !== 0) throw new Error(`exited with ${code}: ${child.describe()}`);
+    const seconds = (performance.now() - started) / 1000;
+    const u = monitor.stop();
+    return {
+      name: 'webtorrent-cli 5',
+      seconds,
+      cpuSeconds: u.cpuSeconds,
+      peakRssBytes: u.peakRssBytes,
+      note: 'meets the seeder through the tracker; the seeder dials it',
+    };
+  } finally {
+    monitor.stop();
+    await child.stop();
+  }
+}
+
 async function libtorrentRun(t: BenchTorrent, swarm: Swarm, work: string): Promise<Result> {
   const started = performance.now();
   const lt = await startLibtorrent({
@@ -253,6 +351,12 @@ export async function run(): Promise<string> {
       ['libtorrent', (w) => libtorrentRun(t, swarm, w)],
       ['aria2', (w) => aria2Run(t, swarm, w)],
       ['dream-seed', (w) => dreamSeedRun(t, w)],
+      ...(process.env.BENCH_ENGINE_COMPETITORS === '0'
+        ? []
+        : ([
+            ['peerflix', (w) => peerflixRun(t, swarm, w)],
+            ['webtorrent', (w) => webtorrentRun(t, swarm, w)],
+          ] as [string, (w: string) => Promise<Result>][])),
     ];
     for (const [label, fn] of contenders) {
       const work = join(CACHE, `run-${label}`);
@@ -275,6 +379,7 @@ export async function run(): Promise<string> {
   await rm(work, { recursive: true, force: true });
   const lt = results.find((r) => r.name.startsWith('libtorrent'));
   const ours = results.find((r) => r.name === 'Dream engine');
+  const pf = results.find((r) => r.name.startsWith('peerflix'));
   const ltRate = lt ? SIZE_MIB / lt.seconds : undefined;
   const rows = results.map((r) => {
     const rate = SIZE_MIB / r.seconds;
@@ -291,6 +396,12 @@ export async function run(): Promise<string> {
     '| client | MiB/s | vs libtorrent | CPU s | peak RSS | note |',
     '|---|---|---|---|---|---|',
     ...rows,
+    ...(ours && pf
+      ? [
+          '',
+          `Dream vs peerflix: ${ratio(SIZE_MIB / ours.seconds, SIZE_MIB / pf.seconds)} the throughput (goal: at least 2×).`,
+        ]
+      : []),
     ...(idle && ours
       ? [
           '',
