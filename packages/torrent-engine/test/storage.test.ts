@@ -351,6 +351,11 @@ describe('PieceStore: existing data', () => {
     const again = await PieceStore.open(meta, { root, contentPath: original });
     expect(again.have.count()).toBe(meta.pieceCount - 1);
     expect(again.have.get(5)).toBe(false);
+    // The user's file is theirs: nothing is fetched for it, and nothing is written back into it.
+    expect(again.wantedPieces().isEmpty()).toBe(true);
+    const goodPiece = t.data.subarray(5 * 16384, 6 * 16384);
+    await expect(again.writePiece(5, goodPiece)).rejects.toMatchObject({ code: 'IN_PLACE' });
+    expect((await readFile(original)).equals(corrupt)).toBe(true);
     await again.close();
   });
 

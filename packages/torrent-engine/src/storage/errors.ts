@@ -7,6 +7,7 @@ export const STORAGE_ERROR_CODES = [
   'CONTENT_MISSING',
   'CLOSED',
   'IN_USE',
+  'IN_PLACE',
 ] as const;
 
 export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];

@@ -178,6 +178,9 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
   /** Pieces overlapping selected, non-pad, non-empty files. */
   wantedPieces(): Bitfield {
     const want = new Bitfield(this.meta.pieceCount);
+    // Seeding in place: the user's own file is never written to, so nothing is fetched. A piece
+    // that no longer verifies (the file was edited after upload) is simply not offered.
+    if (this.opts.contentPath !== undefined) return want;
     for (const f of this.meta.files) {
       if (f.pad || (this.selected !== 'all' && !this.selected.has(f.index))) continue;
       const r = this.layout.filePieces(f);
@@ -204,6 +207,14 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
       return Promise.reject(e);
     }
     if (this.have.get(index)) return Promise.resolve('ok');
+    if (this.opts.contentPath !== undefined) {
+      return Promise.reject(
+        new StorageError(
+          'IN_PLACE',
+          `piece ${index}: a torrent seeded in place never writes to the original file`,
+        ),
+      );
+    }
     const pending = this.writing.get(index);
     if (pending) return pending.then(() => this.writePiece(index, data));
     const p = this.doWrite(index, data).finally(() => this.writing.delete(index));
