@@ -116,6 +116,16 @@ export const SCHEMA = {
       default: () => 200,
       doc: 'Peer connections across all torrents.',
     },
+    upload_rate_limit: {
+      type: { kind: 'int', min: 0, max: 1_000_000_000_000 },
+      default: () => 0,
+      doc: 'Upload cap in bytes per second across all torrents; 0 = unlimited. The control API can change it live.',
+    },
+    download_rate_limit: {
+      type: { kind: 'int', min: 0, max: 1_000_000_000_000 },
+      default: () => 0,
+      doc: 'Download cap in bytes per second across all torrents; 0 = unlimited. The control API can change it live.',
+    },
   },
   stream: {
     host: {

@@ -22,6 +22,9 @@ export interface DreamConfig {
     host: string;
     port: number;
     max_connections: number;
+    /** Bytes/s across all torrents; 0 = unlimited. */
+    upload_rate_limit: number;
+    download_rate_limit: number;
   };
   stream: {
     host: string;
