@@ -69,39 +69,12 @@ cli(['daemon', 'start']);
 const clip = join(sandbox, 'dream-quickstart.mp4');
 if (!existsSync(clip)) {
   step('making a 60 s sample clip with ffmpeg');
-  const r = spawnSync(
-    'ffmpeg',
-    [
-      '-hide_banner',
-      '-loglevel',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=duration=60:size=640x360:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:duration=60',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-movflags',
-      '+faststart',
-      clip,
-    ],
-    { stdio: 'inherit' },
-  );
-  if (r.status !== 0) {
-    console.error('ffmpeg is needed for the sample clip: apt install ffmpeg');
+  // The CLI's own generator (a test pattern with a tone), so the quickstart and the tests agree.
+  const { sampleClip } = await import('../packages/cli/dist/index.js');
+  await sampleClip(clip, 60).catch((err) => {
+    console.error(`could not make the sample clip: ${err.message}`);
     process.exit(1);
-  }
+  });
 }
 
 step('uploading it: hashed, seeded in place, announced, added to the catalog');

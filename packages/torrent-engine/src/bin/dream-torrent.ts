@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CatalogStore, openCatalogStore } from '@dream/catalog';
-import { startupConfig } from '@dream/config';
+import { daemonUsage, parseDaemonArgs, startupConfig } from '@dream/config';
 import { DhtClient } from '@dream/dht';
 import { startDaemonServer } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
@@ -16,46 +16,13 @@ import { Engine } from '../engine/engine.js';
 /** A hard deadline for shutdown: resume data of a few torrents saves in milliseconds. */
 const STOP_DEADLINE_MS = 4_000;
 
-const USAGE = `Usage: dream-torrent [--config PATH] [--log-level LEVEL]
-
-The Dream BitTorrent engine, with its control API on 127.0.0.1:stream.port.
-
-Options:
-  --config PATH      config file (default: $DREAM_CONFIG, else $XDG_CONFIG_HOME/dream/config.toml)
-  --log-level LEVEL  trace, debug, info, warn, error, fatal or silent (default: general.log_level)
-  -h, --help         show this help
-  -V, --version      show the version
-`;
-
-type Args =
-  | { kind: 'run'; config?: string; logLevel?: string }
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | { kind: 'error'; message: string };
-
-function parseArgs(argv: string[]): Args {
-  let config: string | undefined;
-  let logLevel: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '-h' || arg === '--help') return { kind: 'help' };
-    if (arg === '-V' || arg === '--version') return { kind: 'version' };
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (name === '--config' || name === '--log-level') {
-      const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '') return { kind: 'error', message: `${name} needs a value` };
-      if (name === '--config') config = value;
-      else logLevel = value;
-      continue;
-    }
-    return { kind: 'error', message: `unknown argument ${JSON.stringify(arg)}` };
-  }
-  return { kind: 'run', config, logLevel };
-}
+const USAGE = daemonUsage(
+  'dream-torrent',
+  'The Dream BitTorrent engine, with its control API on 127.0.0.1:stream.port.',
+);
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseDaemonArgs('dream-torrent', process.argv.slice(2));
   if (args.kind === 'help') {
     process.stdout.write(USAGE);
     return;
