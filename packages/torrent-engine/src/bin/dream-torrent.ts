@@ -52,6 +52,8 @@ async function main(): Promise<void> {
       host: config.torrent.host,
       port: config.torrent.port,
       maxConnections: config.torrent.max_connections,
+      uploadRateLimit: config.torrent.upload_rate_limit,
+      downloadRateLimit: config.torrent.download_rate_limit,
       dht,
       log,
     });

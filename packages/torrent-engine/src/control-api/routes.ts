@@ -119,6 +119,17 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
       },
     );
 
+    // Rate limits (docs/design/swarm.md#rate-limits): {upload, download} in bytes/s, 0 = unlimited;
+    // a PUT may give either key alone.
+    app.get('/api/limits', async () => engine.limits());
+    app.put('/api/limits', async (req) => engine.setLimits(parseLimits(req.body)));
+    app.get<{ Params: { infohash: string } }>('/api/torrents/:infohash/limits', async (req) =>
+      engine.torrentLimits(req.params.infohash),
+    );
+    app.put<{ Params: { infohash: string } }>('/api/torrents/:infohash/limits', async (req) =>
+      engine.setTorrentLimits(req.params.infohash, parseLimits(req.body)),
+    );
+
     app.post<{ Params: { infohash: string } }>('/api/torrents/:infohash/peers', async (req) => {
       const body = asObject(req.body);
       const peers = body.peers !== undefined ? parsePeers(body.peers) : parsePeers([body]);
@@ -132,6 +143,25 @@ function asObject(body: unknown): Record<string, unknown> {
     throw new EngineError('bad-request', 'the body must be a JSON object');
   }
   return body as Record<string, unknown>;
+}
+
+function parseLimits(body: unknown): { upload?: number; download?: number } {
+  const o = asObject(body);
+  const extra = Object.keys(o).filter((k) => k !== 'upload' && k !== 'download');
+  if (extra.length > 0)
+    throw new EngineError('bad-request', `unknown key ${extra[0]}: give upload and/or download`);
+  if (o.upload === undefined && o.download === undefined) {
+    throw new EngineError('bad-request', 'give upload and/or download, in bytes per second (0 = unlimited)');
+  }
+  const out: { upload?: number; download?: number } = {};
+  for (const k of ['upload', 'download'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'number')
+      throw new EngineError('bad-request', `${k} must be a number of bytes per second`);
+    out[k] = v;
+  }
+  return out;
 }
 
 function parseSelection(v: unknown): number[] | 'all' {

@@ -11,6 +11,7 @@ import type { Logger } from '@dream/config';
 import type { PeerAddress } from '../bitfield.js';
 import { CreateError, createTorrent } from '../create/index.js';
 import { MetainfoError, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
+import { checkLimits, GlobalLimits, type RateLimits } from '../ratelimit/index.js';
 import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
@@ -33,6 +34,9 @@ export interface EngineOptions {
   log: Logger;
   /** Use trackers from the metainfo/magnets (default true). */
   trackers?: boolean;
+  /** torrent.upload_rate_limit / download_rate_limit, bytes/s (0 or absent = unlimited). */
+  uploadRateLimit?: number;
+  downloadRateLimit?: number;
 }
 
 export type AddInput =
@@ -71,12 +75,18 @@ export class Engine extends EventEmitter<EngineEvents> {
   private connections = 0;
   private listenPort = 0;
   private closing = false;
+  /** Engine-wide rate limits, shared by every torrent (docs/design/swarm.md#rate-limits). */
+  private readonly globalLimits: GlobalLimits;
 
   private constructor(private readonly opts: EngineOptions) {
     super();
     // Azureus-style peer id: client "DR" version 0.1.0.0, then 12 random bytes.
     this.peerId = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
     this.log = opts.log;
+    this.globalLimits = new GlobalLimits({
+      upload: opts.uploadRateLimit ?? 0,
+      download: opts.downloadRateLimit ?? 0,
+    });
     this.resumeStore = opts.resumeDir ? new ResumeStore(opts.resumeDir) : undefined;
     this.pending = opts.resumeDir ? new PendingMagnets(opts.resumeDir) : undefined;
     this.listener = new PeerListener({
@@ -278,6 +288,30 @@ export class Engine extends EventEmitter<EngineEvents> {
     return t.addPeers(peers, 'api');
   }
 
+  /** The engine-wide rate limits, bytes/s (0 = unlimited). */
+  limits(): RateLimits {
+    return this.globalLimits.get();
+  }
+
+  /** Changes the engine-wide limits (absent keys stay); not persisted: the config holds the default. */
+  setLimits(limits: Partial<RateLimits>): RateLimits {
+    const bad = checkLimits(limits);
+    if (bad) throw new EngineError('bad-request', bad);
+    return this.globalLimits.set(limits);
+  }
+
+  /** One torrent's own limits (applied together with the engine-wide ones). */
+  torrentLimits(infohash: string): RateLimits {
+    return this.get(infohash).limits.get();
+  }
+
+  setTorrentLimits(infohash: string, limits: Partial<RateLimits>): RateLimits {
+    const t = this.get(infohash);
+    const bad = checkLimits(limits);
+    if (bad) throw new EngineError('bad-request', bad);
+    return t.limits.set(limits);
+  }
+
   connectionCount(): number {
     return this.connections;
   }
@@ -329,6 +363,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           await this.pending?.remove(data.infohash).catch(() => {});
       },
       sourcesFor: (t) => this.sourcesFor(t),
+      limits: this.globalLimits,
     };
     const t = new Torrent(host, init);
     this.torrents.set(t.infohash, t);

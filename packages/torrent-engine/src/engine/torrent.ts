@@ -12,6 +12,7 @@ import utPex from 'ut_pex';
 import { Bitfield, type PeerAddress } from '../bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
 import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
+import { GlobalLimits, TorrentLimits } from '../ratelimit/index.js';
 import type { ResumeData } from '../resume/index.js';
 import { planRequests } from '../scheduler/index.js';
 import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types.js';
@@ -64,6 +65,8 @@ export interface TorrentHost {
   saveResume(data: ResumeData): Promise<void>;
   /** Peer sources for this torrent besides the static ones (trackers, DHT). */
   sourcesFor(t: Torrent): PeerSource[];
+  /** The engine-wide rate limits (issue 7); none = unlimited. */
+  limits?: GlobalLimits;
 }
 
 export interface TorrentInit {
@@ -177,6 +180,8 @@ export class Torrent extends EventEmitter {
   downloaded = 0;
   uploaded = 0;
   wasted = 0;
+  /** Rate limits (src/ratelimit): this torrent's own, chained to the engine's. */
+  readonly limits: TorrentLimits;
 
   constructor(
     private readonly host: TorrentHost,
@@ -196,6 +201,11 @@ export class Torrent extends EventEmitter {
     this.state = this.paused ? 'paused' : init.meta ? 'checking' : 'metadata';
     this.log = host.log.child({ infohash: this.infohash });
     if (init.peers) this.book.add(init.peers, 'given', Date.now());
+    this.limits = new TorrentLimits(
+      host.limits ?? new GlobalLimits({ upload: 0, download: 0 }),
+      undefined,
+      () => this.schedulePlan(),
+    );
   }
 
   get name(): string | undefined {
@@ -689,6 +699,8 @@ export class Torrent extends EventEmitter {
     for (const r of plan.requests) {
       const p = this.peers.get(r.peerId);
       if (!p || p.wire.peerChoking) continue;
+      // Download limit: the rest of the plan waits for tokens (the limiter plans again then).
+      if (!this.limits.mayRequest(r.length)) break;
       this.request(p, r.piece, r.begin, r.length, now);
     }
   }
@@ -814,7 +826,8 @@ export class Torrent extends EventEmitter {
       return;
     }
     this.cache.block(index, meta.pieceSize(index), offset, length).then(
-      (block) => cb(null, block),
+      // Upload limit: the piece message leaves once tokens allow.
+      (block) => this.limits.sendUpload(block.length, () => cb(null, block)),
       (err: Error) => cb(err),
     );
   }
@@ -946,6 +959,7 @@ export class Torrent extends EventEmitter {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.limits.close();
     await this.deactivate();
     await this.opening;
     await this.flushResume(true);
