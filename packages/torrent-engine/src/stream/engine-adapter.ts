@@ -9,12 +9,38 @@ import type { RegisteredReader, StreamableTorrent } from './types.js';
 /** How often whenReady looks again while a magnet's metadata or the storage check is pending. */
 const READY_POLL_MS = 50;
 
+/**
+ * After its last reader closes, a torrent stays in streaming mode this long. A player seeks by
+ * closing one connection and opening another; in that gap a torrent with no reader would switch to
+ * background rarest-first and queue about a second of unrelated requests at the seeder, which the
+ * new window then waits behind (measured: seeks of 1 s instead of one piece, 250 ms, at 4 MiB/s).
+ */
+export const SEEK_GRACE_MS = 5_000;
+const LINGER_ID = 'stream:linger';
+
 const adapters = new WeakMap<Torrent, StreamableTorrent>();
 
 export function streamableTorrent(torrent: Torrent): StreamableTorrent {
   const known = adapters.get(torrent);
   if (known) return known;
   const readers = new Map<string, RegisteredReader>();
+  let linger: NodeJS.Timeout | undefined;
+  /** An empty window: it asks for nothing, but the torrent still counts a reader. */
+  const holdStreamingMode = () => {
+    clearTimeout(linger);
+    torrent.setReader(LINGER_ID, { id: LINGER_ID, start: 0, end: 0, playhead: 0, bytesPerSecond: 1 });
+    linger = setTimeout(() => {
+      linger = undefined;
+      torrent.setReader(LINGER_ID, undefined);
+    }, SEEK_GRACE_MS);
+    linger.unref();
+  };
+  const releaseStreamingMode = () => {
+    if (linger === undefined) return;
+    clearTimeout(linger);
+    linger = undefined;
+    torrent.setReader(LINGER_ID, undefined);
+  };
   const adapter: StreamableTorrent = {
     infohash: torrent.infohash,
     get meta() {
@@ -37,8 +63,10 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
     addReader(reader) {
       readers.set(reader.id, reader);
       torrent.setReader(reader.id, reader.state());
+      releaseStreamingMode();
       return () => {
-        readers.delete(reader.id);
+        if (!readers.delete(reader.id)) return;
+        if (readers.size === 0) holdStreamingMode();
         torrent.setReader(reader.id, undefined);
       };
     },
