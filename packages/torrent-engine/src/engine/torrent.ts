@@ -22,6 +22,7 @@ import { PieceStore, StorageError } from '../storage/index.js';
 import { dialPeer, type Handshaken } from '../swarm/connect.js';
 import { Peer } from '../swarm/peer.js';
 import { addressKey, PeerBook } from '../swarm/peer-book.js';
+import { SwarmPolicy } from '../swarm-policy/index.js';
 import type { GuardedWire } from '../wire/guarded-wire.js';
 import {
   BLOCK_SIZE,
@@ -182,6 +183,8 @@ export class Torrent extends EventEmitter {
   wasted = 0;
   /** Rate limits (src/ratelimit): this torrent's own, chained to the engine's. */
   readonly limits: TorrentLimits;
+  /** Origin cost and background trading for streaming viewers (src/swarm-policy, issue 7). */
+  private readonly policy = new SwarmPolicy();
 
   constructor(
     private readonly host: TorrentHost,
@@ -655,8 +658,11 @@ export class Torrent extends EventEmitter {
     const now = Date.now();
     const inFlight: InFlightRequest[] = [];
     const peers: PeerState[] = [];
+    let partialPeers = 0;
     for (const p of this.peers.values()) {
       if (!p.has) continue;
+      const cost = this.policy.cost({ key: p, has: p.has });
+      if (cost === 1 && !p.has.isComplete()) partialPeers++;
       for (const r of p.inFlight.values()) inFlight.push({ peerId: p.id, ...r });
       // The pipeline depth for the peer's rate is the scheduler's (pipelineDepth); the cap is
       // what the peer accepts (its reqq).
@@ -668,6 +674,7 @@ export class Torrent extends EventEmitter {
         outstanding: p.inFlight.size,
         maxOutstanding: p.maxOutstanding,
         snubbed: p.snubbed,
+        cost,
       });
     }
     if (peers.length === 0) return;
@@ -689,7 +696,13 @@ export class Torrent extends EventEmitter {
       readers: [...this.readers.values()],
       // While a player reads, fetch only what its window asks for: a paused player must not eat
       // the user's bandwidth (WebTorrent's issue #803). With no reader, a torrent downloads all.
-      background: !this.paused && this.readers.size === 0,
+      // (swarm-policy can let a playing viewer trade a little in the background; off, as measured.)
+      ...this.policy.background({
+        paused: this.paused,
+        readers: this.readers.size,
+        partialPeers,
+        now,
+      }),
     });
     for (const c of plan.cancels) {
       const p = this.peers.get(c.peerId);
@@ -917,6 +930,7 @@ export class Torrent extends EventEmitter {
   setReader(id: string, window: ReaderState | undefined): void {
     if (window) this.readers.set(id, window);
     else this.readers.delete(id);
+    this.policy.noteReader(id, window, Date.now());
     this.schedulePlan();
   }
 
