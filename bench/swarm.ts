@@ -12,7 +12,15 @@
  *   BENCH_SWARM_MIB=64 BENCH_SWARM_RUNS=2 for a shorter or longer run.
  */
 import { fileURLToPath } from 'node:url';
-import { MiB, runSwarm, type SwarmReport } from '../packages/torrent-engine/test/swarm-harness.js';
+import {
+  type ExternalViewerContext,
+  MiB,
+  runSwarm,
+  type SwarmReport,
+} from '../packages/torrent-engine/test/swarm-harness.js';
+import { ensureCompetitorsInstalled } from './competitors/paths.js';
+import { peerflix } from './competitors/peerflix.js';
+import type { Contender } from './lib/contender.js';
 
 const SIZE_MIB = Number(process.env.BENCH_SWARM_MIB ?? 128);
 const RUNS = Number(process.env.BENCH_SWARM_RUNS ?? 1);
@@ -22,6 +30,8 @@ const SPEED = 2;
 
 interface Scenario {
   name: string;
+  /** Viewers of this client instead of Dream's. */
+  contender?: Contender;
   capMiB: number;
   gapS: number;
   goal: string;
@@ -39,7 +49,26 @@ const SCENARIOS: Scenario[] = [
   { name: 'origin 4 MiB/s, joins 0.25 s apart', capMiB: 4, gapS: 0.25, goal: '(no goal; a harder case)' },
 ];
 
-const f2 = (n: number) => n.toFixed(2);
+/** Viewers of another client, through its bench wrapper (bench/competitors). */
+function viaContender(c: Contender) {
+  return async (v: ExternalViewerContext) => {
+    const launched = await c.launch({
+      torrentPath: v.torrentPath,
+      torrent: v.torrent,
+      infoHash: v.infohash,
+      fileIndex: 0,
+      filePath: 'film.mp4',
+      peer: v.origin,
+      trackerUrl: v.trackerUrl,
+      // Our origin waits for viewers to come to it (a complete torrent does not dial).
+      seederDial: async () => {},
+      workDir: v.workDir,
+    });
+    return { url: launched.url, stop: launched.stop };
+  };
+}
+
+const f2 = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(2));
 const s1 = (ms: number) => (ms / 1000).toFixed(1);
 
 function rows(r: SwarmReport): string[] {
@@ -63,13 +92,31 @@ export async function run(): Promise<string> {
     '|---|---|---|---|---|---|---|---|',
   ];
   const details: string[] = [];
-  for (const sc of SCENARIOS) {
+  const scenarios = [...SCENARIOS];
+  if (process.env.BENCH_SWARM_COMPETITORS !== '0') {
+    try {
+      ensureCompetitorsInstalled();
+      for (const capMiB of [8, 4]) {
+        scenarios.push({
+          name: `peerflix viewers, origin ${capMiB} MiB/s`,
+          contender: peerflix,
+          capMiB,
+          gapS: GAP_S,
+          goal: '(competitor, same setup)',
+        });
+      }
+    } catch (err) {
+      summary.push(`| peerflix | - | not measured: ${(err as Error).message.split('\n')[0]} | | | | | |`);
+    }
+  }
+  for (const sc of scenarios) {
     for (let run = 1; run <= RUNS; run++) {
       const r = await runSwarm({
         viewers: VIEWERS,
         fileSize: SIZE_MIB * MiB,
         originUploadLimit: sc.capMiB * MiB,
         joinGapSeconds: sc.gapS,
+        ...(sc.contender ? { external: viaContender(sc.contender) } : {}),
         speed: SPEED,
         timeoutMs: 600_000,
       });
@@ -92,7 +139,10 @@ export async function run(): Promise<string> {
     }
   }
   out.push(...summary, '', ...details);
-  out.push('webtorrent and peerflix viewers in the same swarm: not measured in this run.', '');
+  out.push(
+    'peerflix rows: 8 peerflix viewers (they find the origin and each other through a loopback tracker in the torrent, and are given the origin with --peer); their split of bytes from origin vs. peers is not known (-). webtorrent viewers: not measured.',
+    '',
+  );
   return out.join('\n');
 }
 

@@ -7,6 +7,7 @@
 // stops.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createLogger, type Logger, loadConfigText } from '@dream/config';
@@ -15,6 +16,7 @@ import { buildDaemonServer } from '../src/daemon/server.js';
 import { Engine } from '../src/engine/engine.js';
 import type { Peer } from '../src/swarm/peer.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import { startTracker } from './peers/tracker.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -46,6 +48,30 @@ export interface SwarmOptions {
   /** Give up after this long (ms) in total. */
   timeoutMs?: number;
   log?: Logger;
+  /**
+   * Viewers that are another client (bench: peerflix, webtorrent): started instead of our engine.
+   * A loopback tracker is then in the torrent, with the origin registered on it, so those viewers
+   * find the origin and each other; their bytes from origin vs. peers are not known (NaN).
+   */
+  external?: (v: ExternalViewerContext) => Promise<ExternalViewer>;
+}
+
+export interface ExternalViewerContext {
+  index: number;
+  /** The .torrent (with the tracker's announce URL) and where it is written. */
+  torrent: Buffer;
+  torrentPath: string;
+  infohash: string;
+  origin: { host: string; port: number };
+  trackerUrl: string;
+  /** An empty directory for the client's data. */
+  workDir: string;
+}
+
+export interface ExternalViewer {
+  /** Where the player reads the file. */
+  url: string;
+  stop(): Promise<void>;
 }
 
 export interface ViewerReport {
@@ -82,7 +108,8 @@ export interface SwarmReport {
 }
 
 interface Node {
-  engine: Engine;
+  engine?: Engine;
+  external?: ExternalViewer;
   app?: FastifyInstance;
   baseUrl?: string;
 }
@@ -200,20 +227,28 @@ function play(
     }, 20);
     tick.unref();
     o.signal.addEventListener('abort', () => finish('aborted'), { once: true });
-    const req = http.get(url, { agent: false }, (r) => {
-      res = r;
-      if (r.statusCode !== 200) return finish(`GET answered ${r.statusCode}`);
-      r.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        hash.update(chunk);
-        if (received - consumed >= o.maxBytes) r.pause();
+    // Another client's server may listen only once it has the metadata: knock until it answers.
+    let req: http.ClientRequest;
+    const attempt = () => {
+      req = http.get(url, { agent: false }, (r) => {
+        res = r;
+        if (r.statusCode !== 200) return finish(`GET answered ${r.statusCode}`);
+        r.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          hash.update(chunk);
+          if (received - consumed >= o.maxBytes) r.pause();
+        });
+        r.on('end', () => {
+          ended = true;
+        });
+        r.on('error', (err) => finish(err.message));
       });
-      r.on('end', () => {
-        ended = true;
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED' && !res && !done) setTimeout(attempt, 100).unref();
+        else finish(err.message);
       });
-      r.on('error', (err) => finish(err.message));
-    });
-    req.on('error', (err) => finish(err.message));
+    };
+    attempt();
   });
 }
 
@@ -230,6 +265,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
   const speed = o.speed ?? 2;
   const pieceLength = o.pieceLength ?? 256 * KiB;
   const dir = await makeTempDir('dream-swarm-');
+  const tracker = o.external ? await startTracker() : undefined;
   const nodes: Node[] = [];
   const counters: ByPeer[] = [];
   const abort = new AbortController();
@@ -239,7 +275,13 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
     await makeFiles(join(dir, 'src'), [{ path: 'film.mp4', size: o.fileSize }], 11);
     const file = join(dir, 'src', 'film.mp4');
     const fileSha1 = await sha1File(file);
-    const made = await makeTorrent({ source: file, pieceLength });
+    const made = await makeTorrent({
+      source: file,
+      pieceLength,
+      ...(tracker ? { trackers: [tracker.announceUrl] } : {}),
+    });
+    const torrentPath = join(dir, 'film.torrent');
+    await writeFile(torrentPath, made.torrent);
     const infohash = made.infoHash;
 
     const origin = await Engine.start({
@@ -254,6 +296,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
     nodes.push({ engine: origin });
     await origin.add({ torrent: Buffer.from(made.torrent), path: file });
     const originPort = origin.port;
+    tracker?.addPeer(infohash, { ip: '127.0.0.1', port: originPort, left: 0 });
 
     const start = Date.now();
     let originStoppedAtMs: number | undefined;
@@ -265,7 +308,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
     if (o.stopOriginWhenCovered) {
       watch = setInterval(() => {
         if (viewers.length < o.viewers) return;
-        const torrents = viewers.map((v) => v.engine.torrent(infohash));
+        const torrents = viewers.map((v) => v.engine?.torrent(infohash));
         const count = torrents[0]?.meta?.pieceCount;
         if (count === undefined) return;
         for (let i = 0; i < count; i++) if (!torrents.some((t) => t?.store?.have.get(i))) return;
@@ -280,6 +323,39 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
       if (i > 0) await new Promise((r) => setTimeout(r, (o.joinGapSeconds ?? 3) * 1000));
       if (abort.signal.aborted) break;
       const vdir = join(dir, `viewer-${i}`);
+      const index = i;
+      const playOpts = {
+        rate: media * speed,
+        startBytes: media * (o.startBufferSeconds ?? 1),
+        maxBytes: media * (o.maxBufferSeconds ?? 4),
+        size: o.fileSize,
+        signal: abort.signal,
+      };
+      if (o.external) {
+        await mkdir(vdir, { recursive: true });
+        const ext = await o.external({
+          index,
+          torrent: made.torrent,
+          torrentPath,
+          infohash,
+          origin: { host: '127.0.0.1', port: originPort },
+          trackerUrl: tracker?.announceUrl ?? '',
+          workDir: vdir,
+        });
+        nodes.push({ external: ext });
+        viewers.push({ external: ext });
+        const joinedAtMs = Date.now() - start;
+        runs.push(
+          play(ext.url, playOpts).then((r) => ({
+            index,
+            joinedAtMs,
+            ...r,
+            fromOrigin: Number.NaN,
+            fromPeers: Number.NaN,
+          })),
+        );
+        continue;
+      }
       const toml = [
         '[general]',
         `output_dir = ${JSON.stringify(join(vdir, 'out'))}`,
@@ -313,20 +389,13 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
       // Peers "from the tracker": the origin (while it runs) and every viewer already there.
       const peers = [
         ...(originStoppedAtMs === undefined ? [{ host: '127.0.0.1', port: originPort }] : []),
-        ...viewers.map((v) => ({ host: '127.0.0.1', port: v.engine.port })),
+        ...viewers.flatMap((v) => (v.engine ? [{ host: '127.0.0.1', port: v.engine.port }] : [])),
       ];
       viewers.push(node);
       await engine.add({ infohash }, { peers });
       const joinedAtMs = Date.now() - start;
-      const index = i;
       runs.push(
-        play(`${node.baseUrl}/stream/${infohash}/0`, {
-          rate: media * speed,
-          startBytes: media * (o.startBufferSeconds ?? 1),
-          maxBytes: media * (o.maxBufferSeconds ?? 4),
-          size: o.fileSize,
-          signal: abort.signal,
-        }).then((r) => {
+        play(`${node.baseUrl}/stream/${infohash}/0`, playOpts).then((r) => {
           let fromOrigin = 0;
           let fromPeers = 0;
           for (const [port, n] of counter.bytes) {
@@ -341,7 +410,8 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
     clearInterval(watch);
     const originUploaded = origin.torrent(infohash)?.uploaded ?? 0;
     let delivered = 0;
-    for (const r of reports) delivered += r.fromOrigin + r.fromPeers;
+    for (const r of reports)
+      delivered += Number.isNaN(r.fromOrigin) ? r.bytesRead : r.fromOrigin + r.fromPeers;
     return {
       fileSize: o.fileSize,
       viewers: reports,
@@ -359,7 +429,9 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
       n.app?.server.closeAllConnections();
       await n.app?.close().catch(() => {});
     }
-    await Promise.all(nodes.map((n) => n.engine.stop().catch(() => {})));
+    await Promise.all(nodes.map((n) => n.engine?.stop().catch(() => {})));
+    await Promise.all(nodes.map((n) => n.external?.stop().catch(() => {})));
+    await tracker?.stop().catch(() => {});
     await removeDir(dir);
   }
 }
