@@ -1,0 +1,127 @@
+// dream-cli against one real node (dream-dht + dream-torrent, its own catalog): the paths of
+// upload and stream that the two-node test does not take. Every command runs as a user types it.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTorrent } from '@dream/torrent-engine';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { moovPosition, sampleClip } from '../src/index.js';
+import { DreamNode } from './fixtures/dream-node.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dream-cli-node-'));
+let node: DreamNode;
+
+function run(args: string[], timeoutMs = 120_000) {
+  return new Promise<{ status: number | null; stdout: Buffer; stderr: string }>((resolve) => {
+    const child = node.spawnCli(args);
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout: Buffer.concat(out), stderr });
+    });
+  });
+}
+const json = async (args: string[]) => {
+  const r = await run(['--json', ...args]);
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.toString());
+};
+
+beforeAll(async () => {
+  node = await DreamNode.create({ dir: join(dir, 'node'), bootstrap: [] });
+  const r = node.start();
+  expect(r.status, r.stderr).toBe(0);
+}, 60_000);
+
+afterAll(() => {
+  node?.stop();
+  node?.kill();
+});
+
+describe('upload', () => {
+  it('warns about a trailing moov, and --faststart seeds a remuxed copy, leaving the original alone', async () => {
+    const late = join(dir, 'late.mp4');
+    await sampleClip(late, 3, { moovAtEnd: true, size: '160x90' });
+    const warned = await run(['upload', late, 'Late Index Clip']);
+    expect(warned.status, warned.stderr).toBe(0);
+    expect(warned.stderr).toContain('keeps its index (moov) at the end');
+    const fixed = await run(['--json', 'upload', '--faststart', late, 'Late Index Clip Fixed']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    const out = JSON.parse(fixed.stdout.toString());
+    expect(out.seeding).toBe(join(dir, 'late.faststart.mp4'));
+    expect(await moovPosition(out.seeding)).toBe('start');
+    expect(await moovPosition(late)).toBe('end');
+  });
+
+  it('indexes a .torrent file and refuses a broken one with the reason', async () => {
+    const content = join(dir, 'pack');
+    mkdirSync(content);
+    await sampleClip(join(content, 'episode.mp4'), 3, { size: '160x90' });
+    writeFileSync(join(content, 'episode.en.srt'), '1\n00:00:00,000 --> 00:00:02,000\nHello\n');
+    // The folder is seeded in place; its .torrent, uploaded after, is indexed under a new title
+    // (same infohash: the engine already has it, the catalog entry is updated).
+    const seeded = await json(['upload', content, 'Subtitled Episode (folder)']);
+    const { torrent, meta } = await createTorrent(content);
+    expect(seeded.infohash).toBe(meta.infohash);
+    writeFileSync(join(dir, 'pack.torrent'), torrent);
+    const r = await json(['upload', join(dir, 'pack.torrent'), 'Subtitled Episode']);
+    expect(r).toMatchObject({ infohash: meta.infohash, catalog: 'updated', alreadySeeding: true });
+    writeFileSync(join(dir, 'broken.torrent'), 'd4:infoi1ee');
+    const bad = await run(['upload', join(dir, 'broken.torrent'), 'Broken']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('is not a usable .torrent');
+  });
+});
+
+describe('stream', () => {
+  it('--stdout pipes the exact bytes, and a bare infohash works as the query', async () => {
+    const clip = join(dir, 'pipe.mp4');
+    await sampleClip(clip, 3, { size: '160x90' });
+    const { infohash } = await json(['upload', clip, 'Pipe Test']);
+    const r = await run(['stream', infohash, '--stdout']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.equals(readFileSync(clip))).toBe(true);
+  });
+
+  it('a magnet link prints its URL; subtitles in the torrent are passed along', async () => {
+    const found = await json(['search', 'subtitled episode']);
+    const entry = found.results[0].entry;
+    expect(entry.title).toBe('Subtitled Episode');
+    const r = await json(['stream', entry.magnet, '--print-url']);
+    expect(r.url).toMatch(/\/stream\/[0-9a-f]{40}\/.*episode\.mp4$/);
+    expect(r.subtitles).toHaveLength(1);
+    expect(r.subtitles[0]).toMatch(/episode\.en\.srt$/);
+    const sub = await fetch(r.subtitles[0]);
+    expect(await sub.text()).toContain('Hello');
+  });
+
+  it('refuses --print-url with --stdout, and a --pick out of range', async () => {
+    const both = await run(['stream', 'pipe test', '--print-url', '--stdout']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('choose one of --print-url and --stdout');
+    const pick = await run(['stream', 'pipe test', '--pick', '9', '--print-url']);
+    expect(pick.status).toBe(2);
+    expect(pick.stderr).toContain('--pick 9');
+  });
+});
+
+describe('rm', () => {
+  it('stops seeding and unpublishes; the uploaded file stays where it was', async () => {
+    const clip = join(dir, 'gone.mp4');
+    await sampleClip(clip, 2, { size: '160x90' });
+    const { infohash } = await json(['upload', clip, 'Soon Removed']);
+    const removed = await json(['rm', infohash, '--delete-data', '--unpublish']);
+    expect(removed).toMatchObject({ removed: infohash, unpublished: true });
+    const ls = await json(['ls']);
+    expect(ls.map((t: { infohash: string }) => t.infohash)).not.toContain(infohash);
+    const search = await run(['search', 'soon removed']);
+    expect(search.stdout.toString()).not.toContain(infohash);
+    expect(readFileSync(clip).length).toBeGreaterThan(0); // never delete what the user uploaded
+    const bad = await run(['rm', 'not-a-hash']);
+    expect(bad.status).toBe(2);
+  });
+});
