@@ -91,7 +91,6 @@ describe('documented exit statuses', () => {
   it('every exit status dream-cli uses is in the README table', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
     for (const [name, code] of Object.entries(EXIT)) {
-      if (name === 'interrupted') continue; // 128 + SIGINT, the shell convention
       expect(readme, `exit ${code} (${name})`).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
     }
   });

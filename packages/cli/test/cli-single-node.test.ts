@@ -1,6 +1,6 @@
 // dream-cli against one real node (dream-dht + dream-torrent, its own catalog): the paths of
 // upload and stream that the two-node test does not take. Every command runs as a user types it.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTorrent } from '@dream/torrent-engine';
@@ -106,6 +106,29 @@ describe('stream', () => {
     const pick = await run(['stream', 'pipe test', '--pick', '9', '--print-url']);
     expect(pick.status).toBe(2);
     expect(pick.stderr).toContain('--pick 9');
+  });
+});
+
+describe('Ctrl-C while playing', () => {
+  it('stops the player and exits 130', async () => {
+    // A stand-in player that records its pid and waits, like a player showing a video.
+    const pidFile = join(dir, 'player.pid');
+    const player = join(dir, 'slowplayer');
+    writeFileSync(
+      player,
+      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nsetInterval(() => {}, 1000);\n`,
+    );
+    chmodSync(player, 0o755);
+    const child = node.spawnCli(['stream', 'pipe test', '--first', '--player', player]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    child.kill('SIGINT');
+    const status = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(status, stderr).toBe(130);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(() => process.kill(pid, 0)).toThrow(); // the player is gone too
   });
 });
 

@@ -162,12 +162,18 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         ...(target.title ? { title: target.title } : {}),
         subtitles,
       });
-      const onSignal = () => child.kill('SIGTERM');
+      // Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
+      let interrupted = false;
+      const onSignal = () => {
+        interrupted = true;
+        child.kill('SIGTERM');
+      };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
       if (code !== 0)
         throw new CliError('PLAYER_FAILED', `${player} exited with status ${code}`, EXIT.playerFailed);
     });
