@@ -838,10 +838,13 @@ export class Torrent extends EventEmitter {
       cb(new Error('not available'));
       return;
     }
-    this.cache.block(index, meta.pieceSize(index), offset, length).then(
-      // Upload limit: the piece message leaves once tokens allow.
-      (block) => this.limits.sendUpload(block.length, () => cb(null, block)),
-      (err: Error) => cb(err),
+    // Upload limit: the block is read (and the piece message sent) once tokens allow, so blocks
+    // waiting for tokens hold no memory.
+    this.limits.sendUpload(length, () =>
+      this.cache.block(index, meta.pieceSize(index), offset, length).then(
+        (block) => cb(null, block),
+        (err: Error) => cb(err),
+      ),
     );
   }
 
