@@ -140,7 +140,7 @@ export async function run(): Promise<string> {
   }
   out.push(...summary, '', ...details);
   out.push(
-    'peerflix rows: 8 peerflix viewers (they find the origin and each other through a loopback tracker in the torrent, and are given the origin with --peer); their split of bytes from origin vs. peers is not known (-). webtorrent viewers: not measured.',
+    'peerflix rows: 8 peerflix viewers (they find the origin and each other through a loopback tracker in the torrent, and are given the origin with --peer); their split of bytes from origin vs. peers is not known (-). webtorrent viewers: not measured (not wired into the swarm harness yet).',
     '',
   );
   return out.join('\n');
