@@ -1,6 +1,14 @@
 // Token buckets and the upload throttle (src/ratelimit): pure accounting with an injected clock.
 import { describe, expect, it } from 'vitest';
-import { BucketChain, checkLimits, MIN_BURST, Throttle, TokenBucket } from '../src/ratelimit/index.js';
+import {
+  BucketChain,
+  checkLimits,
+  GlobalLimits,
+  MIN_BURST,
+  Throttle,
+  TokenBucket,
+  TorrentLimits,
+} from '../src/ratelimit/index.js';
 
 describe('TokenBucket', () => {
   it('rate 0 is unlimited', () => {
@@ -103,5 +111,38 @@ describe('checkLimits', () => {
     expect(checkLimits({ upload: 0, download: 1_000_000 })).toBeUndefined();
     expect(checkLimits({ upload: -1 })).toMatch(/upload is a whole number/);
     expect(checkLimits({ download: 1.5 })).toMatch(/download/);
+  });
+});
+
+describe('TorrentLimits', () => {
+  it('a refused request wakes the torrent once tokens are back; the global limit applies too', async () => {
+    const global = new GlobalLimits({ upload: 0, download: 200_000 });
+    let woken = 0;
+    let wake: () => void = () => {};
+    const woke = new Promise<void>((r) => {
+      wake = r;
+    });
+    const t = new TorrentLimits(global, { upload: 0, download: 0 }, () => {
+      woken++;
+      wake();
+    });
+    try {
+      let granted = 0;
+      while (t.mayRequest(16_384)) granted++;
+      // The global burst is max(32 KiB, 50 kB): a few blocks, never the whole budget of a second.
+      expect(granted).toBeGreaterThan(0);
+      expect(granted).toBeLessThanOrEqual(5);
+      expect(t.mayRequest(16_384)).toBe(false);
+      await woke;
+      expect(woken).toBe(1);
+      expect(t.mayRequest(16_384)).toBe(true);
+      // Lifting the global limit lets everything through at once.
+      global.set({ download: 0 });
+      for (let i = 0; i < 100; i++) expect(t.mayRequest(16_384)).toBe(true);
+      expect(t.get()).toEqual({ upload: 0, download: 0 });
+      expect(global.get()).toEqual({ upload: 0, download: 0 });
+    } finally {
+      t.close();
+    }
   });
 });
