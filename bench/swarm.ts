@@ -20,6 +20,7 @@ import {
 } from '../packages/torrent-engine/test/swarm-harness.js';
 import { ensureCompetitorsInstalled } from './competitors/paths.js';
 import { peerflix } from './competitors/peerflix.js';
+import { webtorrent } from './competitors/webtorrent.js';
 import type { Contender } from './lib/contender.js';
 
 const SIZE_MIB = Number(process.env.BENCH_SWARM_MIB ?? 128);
@@ -60,8 +61,8 @@ function viaContender(c: Contender) {
       filePath: 'film.mp4',
       peer: v.origin,
       trackerUrl: v.trackerUrl,
-      // Our origin waits for viewers to come to it (a complete torrent does not dial).
-      seederDial: async () => {},
+      // As a seeder does with a leecher it learns of from the tracker (webtorrent tries uTP first).
+      seederDial: (port: number) => v.originDial(port),
       workDir: v.workDir,
     });
     return { url: launched.url, stop: launched.stop };
@@ -96,20 +97,24 @@ export async function run(): Promise<string> {
   if (process.env.BENCH_SWARM_COMPETITORS !== '0') {
     try {
       ensureCompetitorsInstalled();
-      for (const capMiB of [8, 4]) {
-        scenarios.push({
-          name: `peerflix viewers, origin ${capMiB} MiB/s`,
-          contender: peerflix,
-          capMiB,
-          gapS: GAP_S,
-          goal: '(competitor, same setup)',
-        });
+      for (const c of [webtorrent, peerflix]) {
+        for (const capMiB of [8, 4]) {
+          scenarios.push({
+            name: `${c.name} viewers, origin ${capMiB} MiB/s`,
+            contender: c,
+            capMiB,
+            gapS: GAP_S,
+            goal: '(competitor, same setup)',
+          });
+        }
       }
     } catch (err) {
-      summary.push(`| peerflix | - | not measured: ${(err as Error).message.split('\n')[0]} | | | | | |`);
+      summary.push(`| competitors | - | not measured: ${(err as Error).message.split('\n')[0]} | | | | | |`);
     }
   }
-  for (const sc of scenarios) {
+  // BENCH_SWARM_ONLY=webtorrent runs only the scenarios whose name contains it.
+  const only = process.env.BENCH_SWARM_ONLY;
+  for (const sc of scenarios.filter((x) => !only || x.name.includes(only))) {
     for (let run = 1; run <= RUNS; run++) {
       const r = await runSwarm({
         viewers: VIEWERS,
@@ -140,7 +145,7 @@ export async function run(): Promise<string> {
   }
   out.push(...summary, '', ...details);
   out.push(
-    'peerflix rows: 8 peerflix viewers (they find the origin and each other through a loopback tracker in the torrent, and are given the origin with --peer); their split of bytes from origin vs. peers is not known (-). webtorrent viewers: not measured (not wired into the swarm harness yet).',
+    "Competitor rows: 8 webtorrent-cli or peerflix viewers against the same capped Dream origin. They find the origin and each other through a loopback tracker in the torrent; peerflix is also given the origin with --peer, and the origin dials each webtorrent viewer once it listens (webtorrent tries uTP first, which the origin does not speak). Their split of bytes from origin vs. peers is not known (-); the origin share is the origin's own count.",
     '',
   );
   return out.join('\n');

@@ -14,6 +14,7 @@ import { createLogger, type Logger, loadConfigText } from '@dream/config';
 import type { FastifyInstance } from 'fastify';
 import { buildDaemonServer } from '../src/daemon/server.js';
 import { Engine } from '../src/engine/engine.js';
+import { dialPeer } from '../src/swarm/connect.js';
 import type { Peer } from '../src/swarm/peer.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { startTracker } from './peers/tracker.js';
@@ -64,6 +65,8 @@ export interface ExternalViewerContext {
   infohash: string;
   origin: { host: string; port: number };
   trackerUrl: string;
+  /** Makes the origin dial this TCP port on 127.0.0.1 (a complete torrent does not dial by itself). */
+  originDial(port: number): Promise<void>;
   /** An empty directory for the client's data. */
   workDir: string;
 }
@@ -231,6 +234,12 @@ function play(
     let req: http.ClientRequest;
     const attempt = () => {
       req = http.get(url, { agent: false }, (r) => {
+        // webtorrent answers 404 until it has the torrent's metadata: ask again, as a player would.
+        if (r.statusCode === 404 && !done) {
+          r.resume();
+          setTimeout(attempt, 200).unref();
+          return;
+        }
         res = r;
         if (r.statusCode !== 200) return finish(`GET answered ${r.statusCode}`);
         r.on('data', (chunk: Buffer) => {
@@ -340,6 +349,25 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmReport> {
           infohash,
           origin: { host: '127.0.0.1', port: originPort },
           trackerUrl: tracker?.announceUrl ?? '',
+          // Never rejects: a dial the viewer refuses (or a viewer already gone) is no failure here.
+          originDial: async (port) => {
+            const t = origin.torrent(infohash);
+            if (!t || originStoppedAtMs !== undefined) return;
+            try {
+              const h = await dialPeer(
+                { host: '127.0.0.1', port },
+                {
+                  infohash,
+                  peerId: origin.peerId,
+                  pieceCount: t.meta?.pieceCount,
+                  setup: (w) => t.setupWire(w),
+                },
+              );
+              t.attach(h);
+            } catch (err) {
+              log.debug({ port, err: (err as Error).message }, 'origin could not dial a viewer');
+            }
+          },
           workDir: vdir,
         });
         nodes.push({ external: ext });
