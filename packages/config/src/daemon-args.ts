@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The command line every Dream daemon takes (--config, --log-level, --help, --version), parsed by
  * hand: four flags do not need a parser library. Pure: it returns what to do, or a usage error the
@@ -55,4 +56,32 @@ export function parseDaemonArgs(name: string, argv: string[]): DaemonArgs {
     };
   }
   return { kind: 'run', config, logLevel };
+}
+
+/**
+ * What a daemon's main() does with its command line: prints help or the version and exits 0, or
+ * prints a usage error and exits 2; otherwise returns the flags to run with.
+ */
+export function daemonArgsOrExit(
+  name: string,
+  description: string,
+  packageJson: URL,
+  argv: string[] = process.argv.slice(2),
+): { config?: string; logLevel?: string } {
+  const usage = daemonUsage(name, description);
+  const args = parseDaemonArgs(name, argv);
+  if (args.kind === 'help') {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  if (args.kind === 'version') {
+    const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
+    process.stdout.write(`${name} ${version}\n`);
+    process.exit(0);
+  }
+  if (args.kind === 'error') {
+    process.stderr.write(`${name}: ${args.message}\n\n${usage}`);
+    process.exit(2);
+  }
+  return { config: args.config, logLevel: args.logLevel };
 }

@@ -1,4 +1,4 @@
-export { type DaemonArgs, daemonUsage, parseDaemonArgs } from './daemon-args.js';
+export { type DaemonArgs, daemonArgsOrExit, daemonUsage, parseDaemonArgs } from './daemon-args.js';
 export { ConfigError, type ConfigProblem, EXIT_CONFIG, formatProblem } from './errors.js';
 export { renderExampleConfig } from './example.js';
 export type { LoadedConfig, LoadOptions } from './load.js';

@@ -4,32 +4,15 @@
  * (within 2 s: a hard timer makes sure of it even if a socket refuses to close).
  * Exit codes: 0 stopped cleanly, 1 unexpected error, 2 bad arguments, 78 bad configuration.
  */
-import { readFileSync } from 'node:fs';
-import { EXIT_CONFIG, startupConfig } from '@dream/config';
+import { daemonArgsOrExit, EXIT_CONFIG, startupConfig } from '@dream/config';
 import { startDhtDaemon } from '../daemon.js';
-import { parseArgs, USAGE } from './args.js';
+import { DESCRIPTION } from './args.js';
 
 /** Leaves margin under the promised 2 s for the process itself to exit. */
 const STOP_DEADLINE_MS = 1_500;
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.kind === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (args.kind === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    process.stdout.write(`dream-dht ${pkg.version}\n`);
-    return;
-  }
-  if (args.kind === 'error') {
-    process.stderr.write(`dream-dht: ${args.message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-
+  const args = daemonArgsOrExit('dream-dht', DESCRIPTION, new URL('../../package.json', import.meta.url));
   const { config, log } = startupConfig('dream-dht', { config: args.config, logLevel: args.logLevel });
   if (!config.dht.enabled) {
     log.info('dht.enabled is false in the configuration: nothing to run');

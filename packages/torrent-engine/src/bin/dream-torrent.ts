@@ -5,10 +5,9 @@
  * on stream.host:stream.port. SIGTERM/SIGINT flush resume data and exit within STOP_DEADLINE_MS.
  * Exit codes: 0 stopped cleanly, 1 unexpected error or port in use, 2 bad arguments, 78 bad configuration.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type CatalogStore, openCatalogStore } from '@dream/catalog';
-import { daemonUsage, parseDaemonArgs, startupConfig } from '@dream/config';
+import { daemonArgsOrExit, startupConfig } from '@dream/config';
 import { DhtClient } from '@dream/dht';
 import { startDaemonServer } from '../daemon/server.js';
 import { Engine } from '../engine/engine.js';
@@ -16,29 +15,12 @@ import { Engine } from '../engine/engine.js';
 /** A hard deadline for shutdown: resume data of a few torrents saves in milliseconds. */
 const STOP_DEADLINE_MS = 4_000;
 
-const USAGE = daemonUsage(
-  'dream-torrent',
-  'The Dream BitTorrent engine, with its control API on 127.0.0.1:stream.port.',
-);
-
 async function main(): Promise<void> {
-  const args = parseDaemonArgs('dream-torrent', process.argv.slice(2));
-  if (args.kind === 'help') {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (args.kind === 'version') {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    process.stdout.write(`dream-torrent ${pkg.version}\n`);
-    return;
-  }
-  if (args.kind === 'error') {
-    process.stderr.write(`dream-torrent: ${args.message}\n\n${USAGE}`);
-    process.exit(2);
-    return;
-  }
+  const args = daemonArgsOrExit(
+    'dream-torrent',
+    'The Dream BitTorrent engine, with its control API on 127.0.0.1:stream.port.',
+    new URL('../../package.json', import.meta.url),
+  );
   const { config, log } = startupConfig('dream-torrent', { config: args.config, logLevel: args.logLevel });
   const dht = config.dht.enabled
     ? new DhtClient({ apiUrl: `http://127.0.0.1:${config.dht.api_port}` })
