@@ -15,6 +15,7 @@ import { checkLimits, GlobalLimits, type RateLimits } from '../ratelimit/index.j
 import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
+import { BandwidthBudget, BUDGET_INTERVAL_MS } from './bandwidth.js';
 import { EngineError } from './errors.js';
 import { PendingMagnets } from './pending-magnets.js';
 import { Torrent, type TorrentDetail, type TorrentHost, type TorrentSummary } from './torrent.js';
@@ -77,6 +78,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   private closing = false;
   /** Engine-wide rate limits, shared by every torrent (docs/design/swarm.md#rate-limits). */
   private readonly globalLimits: GlobalLimits;
+  /** Divides the download bandwidth between torrents every second (engine/bandwidth.ts). */
+  private readonly bandwidth = new BandwidthBudget();
+  private budgetTimer: NodeJS.Timeout | undefined;
+  private rebalancePending = false;
 
   private constructor(private readonly opts: EngineOptions) {
     super();
@@ -125,6 +130,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       throw err;
     }
     await engine.restore();
+    engine.budgetTimer = setInterval(() => engine.rebalance(), BUDGET_INTERVAL_MS);
+    engine.budgetTimer.unref();
     return engine;
   }
 
@@ -320,6 +327,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   async stop(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.budgetTimer);
     // The server's close completes only once its accepted sockets are gone: those belong to the
     // torrents, which close them as they stop.
     const closed = this.listener.close().catch(() => {});
@@ -328,6 +336,26 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** Samples the aggregate download rate and gives every torrent its share of the budget. */
+  private rebalance(): void {
+    if (this.closing) return;
+    let downloaded = 0;
+    for (const t of this.torrents.values()) downloaded += t.downloaded;
+    this.bandwidth.sample(downloaded, Date.now());
+    this.bandwidth.apply(this.globalLimits.get().download, [...this.torrents.values()]);
+  }
+
+  /** A stream opened or closed: new shares now rather than at the next second. */
+  private scheduleRebalance(): void {
+    if (this.rebalancePending) return;
+    this.rebalancePending = true;
+    setImmediate(() => {
+      this.rebalancePending = false;
+      if (this.closing) return;
+      this.bandwidth.apply(this.globalLimits.get().download, [...this.torrents.values()]);
+    });
+  }
 
   private get(infohash: string): Torrent {
     const t = this.torrents.get(String(infohash).toLowerCase());
@@ -364,6 +392,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       },
       sourcesFor: (t) => this.sourcesFor(t),
       limits: this.globalLimits,
+      readersChanged: () => this.scheduleRebalance(),
     };
     const t = new Torrent(host, init);
     this.torrents.set(t.infohash, t);

@@ -14,7 +14,7 @@ import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOT
 import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
 import { GlobalLimits, TorrentLimits } from '../ratelimit/index.js';
 import type { ResumeData } from '../resume/index.js';
-import { planRequests } from '../scheduler/index.js';
+import { outstandingFor, planRequests, type TorrentDemand } from '../scheduler/index.js';
 import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types.js';
 import type { PeerSource } from '../sources/index.js';
 import { PeerSourceSet } from '../sources/index.js';
@@ -68,6 +68,8 @@ export interface TorrentHost {
   sourcesFor(t: Torrent): PeerSource[];
   /** The engine-wide rate limits (issue 7); none = unlimited. */
   limits?: GlobalLimits;
+  /** A reader was added or removed: the engine divides its bandwidth again (engine/bandwidth.ts). */
+  readersChanged?(): void;
 }
 
 export interface TorrentInit {
@@ -185,6 +187,8 @@ export class Torrent extends EventEmitter {
   readonly limits: TorrentLimits;
   /** Origin cost and background trading for streaming viewers (src/swarm-policy, issue 7). */
   private readonly policy = new SwarmPolicy();
+  /** Requests in flight allowed by this torrent's share of the engine's budget (setShare). */
+  private shareOutstanding: number | undefined;
 
   constructor(
     private readonly host: TorrentHost,
@@ -694,6 +698,7 @@ export class Torrent extends EventEmitter {
       inFlight,
       peers,
       readers: [...this.readers.values()],
+      ...(this.shareOutstanding !== undefined ? { maxTotalOutstanding: this.shareOutstanding } : {}),
       // While a player reads, fetch only what its window asks for: a paused player must not eat
       // the user's bandwidth (WebTorrent's issue #803). With no reader, a torrent downloads all.
       // (swarm-policy can let a playing viewer trade a little in the background; off, as measured.)
@@ -929,10 +934,58 @@ export class Torrent extends EventEmitter {
     return this.selection;
   }
 
+  /**
+   * What this torrent wants from the engine's download budget (scheduler/budget.ts): the media rate
+   * of the readers whose windows still miss pieces, and whether it downloads beyond them.
+   */
+  demand(): TorrentDemand {
+    const demand: TorrentDemand = { id: this.infohash, streamingRate: 0, background: false };
+    const store = this.store;
+    const meta = this.meta;
+    if (!store || !meta || this.paused || this.stopped || this.state === 'error') return demand;
+    const wanted = this.wanted();
+    for (const r of this.readers.values()) {
+      if (r.end <= r.start) continue;
+      const first = Math.floor(r.start / meta.pieceLength);
+      const last = Math.min(meta.pieceCount - 1, Math.floor((r.end - 1) / meta.pieceLength));
+      for (let i = first; i <= last; i++) {
+        if (wanted.get(i) && !store.have.get(i)) {
+          demand.streamingRate += r.bytesPerSecond;
+          break;
+        }
+      }
+    }
+    const { background } = this.policy.background({
+      paused: false,
+      readers: this.readers.size,
+      partialPeers: 0,
+      now: Date.now(),
+    });
+    demand.background = background && !this.isDone();
+    return demand;
+  }
+
+  /**
+   * The engine's share of its download budget for this torrent, bytes/s (Infinity: none). It paces
+   * requests (a share bucket in this torrent's limit chain) and bounds what is in flight to one
+   * second of it, so a torrent with many fast peers cannot queue the link away from a stream.
+   */
+  setShare(bytesPerSecond: number): void {
+    const limited = Number.isFinite(bytesPerSecond) && bytesPerSecond > 0;
+    this.limits.setShare(limited ? bytesPerSecond : 0);
+    const out = limited ? outstandingFor(bytesPerSecond) : undefined;
+    if (out === this.shareOutstanding) return;
+    const raised = out === undefined || (this.shareOutstanding !== undefined && out > this.shareOutstanding);
+    this.shareOutstanding = out;
+    if (raised) this.schedulePlan();
+  }
+
   /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */
   setReader(id: string, window: ReaderState | undefined): void {
+    const had = this.readers.has(id);
     if (window) this.readers.set(id, window);
     else this.readers.delete(id);
+    if (had !== this.readers.has(id)) this.host.readersChanged?.();
     this.policy.noteReader(id, window, Date.now());
     this.schedulePlan();
   }

@@ -58,6 +58,11 @@ export class GlobalLimits {
 export class TorrentLimits {
   readonly up: TokenBucket;
   readonly down: TokenBucket;
+  /**
+   * This torrent's share of the engine's download budget (scheduler/budget.ts), set by the engine
+   * every second while several torrents compete; rate 0 = no share imposed.
+   */
+  readonly share: TokenBucket;
   private readonly upChain: BucketChain;
   private readonly downChain: BucketChain;
   private readonly upload: Throttle;
@@ -74,7 +79,8 @@ export class TorrentLimits {
     this.up = new TokenBucket(limits.upload, now);
     this.down = new TokenBucket(limits.download, now);
     this.upChain = new BucketChain([this.up, global.up]);
-    this.downChain = new BucketChain([this.down, global.down]);
+    this.share = new TokenBucket(0, now);
+    this.downChain = new BucketChain([this.down, this.share, global.down]);
     this.upload = new Throttle(this.upChain);
     this.unsubscribe = global.onChange(() => this.changed());
   }
@@ -89,6 +95,17 @@ export class TorrentLimits {
     if (limits.download !== undefined) this.down.setRate(limits.download, now);
     this.changed();
     return this.get();
+  }
+
+  /** The engine's share for this torrent, bytes/s; Infinity or 0 lifts it. */
+  setShare(bytesPerSecond: number): void {
+    const rate =
+      Number.isFinite(bytesPerSecond) && bytesPerSecond > 0 ? Math.max(1, Math.floor(bytesPerSecond)) : 0;
+    if (rate === this.share.rate) return;
+    const raised = this.share.rate !== 0 && (rate === 0 || rate > this.share.rate);
+    this.share.setRate(rate, Date.now());
+    // A bigger share may let a refused request through now.
+    if (raised) this.changed();
   }
 
   private changed(): void {

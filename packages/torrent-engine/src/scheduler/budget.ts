@@ -55,3 +55,33 @@ export function outstandingFor(bytesPerSecond: number, blockSize = 16384): numbe
   if (!Number.isFinite(bytesPerSecond)) return Number.POSITIVE_INFINITY;
   return Math.max(2, Math.ceil(bytesPerSecond / blockSize));
 }
+
+/**
+ * Without a configured download limit the engine still needs a total to divide when a stream shares
+ * the link with other torrents: the best aggregate rate seen lately, raised by this much so shares
+ * never pin the link below what it can do (a capped total grows 25% a second until the link
+ * itself is the limit).
+ */
+export const PROBE_HEADROOM = 1.25;
+
+/**
+ * The total the engine divides between its torrents, bytes/s. The configured download limit when
+ * there is one. Otherwise shares matter only when a stream competes with another torrent: then the
+ * measured capacity (peak aggregate rate) with headroom. Infinity means "no division": each torrent
+ * takes what its peers and windows give it.
+ */
+export function budgetTotal(
+  downloadLimit: number,
+  peakRate: number,
+  torrents: readonly TorrentDemand[],
+): number {
+  if (downloadLimit > 0) return downloadLimit;
+  let streams = 0;
+  let active = 0;
+  for (const t of torrents) {
+    if (t.streamingRate > 0) streams++;
+    if (t.streamingRate > 0 || t.background) active++;
+  }
+  if (streams === 0 || active < 2 || !(peakRate > 0)) return Number.POSITIVE_INFINITY;
+  return peakRate * PROBE_HEADROOM;
+}

@@ -7,7 +7,14 @@ export {
   MIN_BYTES_PER_SECOND,
   VBR_HEADROOM,
 } from './bitrate.js';
-export { divideBudget, outstandingFor, STREAM_HEADROOM, type TorrentDemand } from './budget.js';
+export {
+  budgetTotal,
+  divideBudget,
+  outstandingFor,
+  PROBE_HEADROOM,
+  STREAM_HEADROOM,
+  type TorrentDemand,
+} from './budget.js';
 export { DEFAULT_PLAN_OPTIONS } from './options.js';
 export { pipelineDepth } from './peers.js';
 export { planRequests } from './plan.js';
