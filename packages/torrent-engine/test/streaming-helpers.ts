@@ -287,7 +287,7 @@ export interface ReaderSpy {
   /** The torrent's verified pieces at the last moment its last stream reader went away. */
   haveWhenIdle: boolean[] | undefined;
   /** Each reader as it registered: where it starts (torrent bytes) and whether that piece was verified. */
-  opened: { id: string; start: number; verified: boolean }[];
+  opened: { id: string; start: number; verified: boolean; bytesPerSecond: number }[];
 }
 
 export function spyReaders(torrent: Torrent): ReaderSpy {
@@ -298,7 +298,12 @@ export function spyReaders(torrent: Torrent): ReaderSpy {
     if (window) {
       if (!spy.ever.has(id)) {
         const piece = Math.floor(window.start / (torrent.meta?.pieceLength ?? 1));
-        spy.opened.push({ id, start: window.start, verified: torrent.store?.have.get(piece) ?? false });
+        spy.opened.push({
+          id,
+          start: window.start,
+          verified: torrent.store?.have.get(piece) ?? false,
+          bytesPerSecond: window.bytesPerSecond,
+        });
       }
       spy.live.set(id, window);
       spy.ever.add(id);

@@ -90,6 +90,9 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     private readonly inPlace: boolean,
   ) {
     super();
+    // Every open stream reader waits on 'piece' (a player's connections, 100 range clients in the
+    // load test): many listeners are the design here, not a leak.
+    this.setMaxListeners(0);
     this.have = new Bitfield(meta.pieceCount);
     this.layout = new Layout(meta);
     this.pool = new FdPool((i, w) => this.openFile(i, w), opts.maxOpenFiles ?? 32);

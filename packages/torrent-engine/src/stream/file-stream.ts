@@ -19,6 +19,10 @@ let nextReaderId = 0;
 
 export interface FileStreamOptions {
   bytesPerSecond: number;
+  /** The media rate as it is known now (a probe may learn the duration mid-stream). */
+  currentBytesPerSecond?: () => number;
+  /** Names the reader in the engine's logs and snapshots: 'reader' (a client's) by default. */
+  idPrefix?: string;
   readaheadSeconds: number;
   now?: () => number;
 }
@@ -34,7 +38,7 @@ export function createFileStream(
   const meta = torrent.meta!;
   const store = torrent.store!;
   const now = opts.now ?? Date.now;
-  const id = `reader:${++nextReaderId}`;
+  const id = `${opts.idPrefix ?? 'reader'}:${++nextReaderId}`;
   const window = new ReadaheadWindow({
     fileOffset: file.offset,
     fileLength: file.length,
@@ -96,6 +100,8 @@ export function createFileStream(
         const length = Math.min(CHUNK, end + 1 - position, pieceEnd - position);
         const bytes = await store.read(file.index, position, length);
         if (stream.destroyed) return;
+        const rate = opts.currentBytesPerSecond?.();
+        if (rate !== undefined && rate > 0 && rate !== window.bytesPerSecond) window.setBytesPerSecond(rate);
         window.read(position, length, now());
         position += length;
         torrent.replan(); // the window moved with the read position

@@ -5,15 +5,19 @@
  * On the first open of a file we also prime its head and tail (about 1% each, see
  * scheduler/prime.ts): players read the container's index there before the first frame (an MP4
  * whose moov sits at the end, MKV cues, AVI indexes). The prime readers stay registered until their
- * pieces are verified.
+ * pieces are verified. And we read the media's duration from the same header bytes
+ * (media-duration.ts), so windows are sized at the stream's real bit rate rather than a guess.
  */
 import type { TorrentFile } from '../metainfo/index.js';
 import { estimateBytesPerSecond, primeReaders } from '../scheduler/index.js';
 import { createFileStream } from './file-stream.js';
+import { probeDuration } from './media-duration.js';
 import type { StreamableTorrent } from './types.js';
 
 /** How long a listing waits for a magnet's metadata before answering "unknown". */
 const METADATA_WAIT_MS = 60_000;
+/** How long the duration probe may wait for header pieces before the guess stays. */
+const PROBE_TIMEOUT_MS = 120_000;
 
 export interface StreamSourceOptions {
   readaheadSeconds: number;
@@ -30,6 +34,8 @@ export interface StreamFile {
 
 export class TorrentStreamSource {
   private readonly primed = new Set<string>();
+  /** Durations read from the files' headers, by `infohash:file`. */
+  private readonly probed = new Map<string, number>();
 
   constructor(
     private readonly lookup: (infohash: string) => StreamableTorrent | undefined,
@@ -54,12 +60,19 @@ export class TorrentStreamSource {
     return meta.files.filter((f) => !f.pad).map((f) => this.file(torrent, f));
   }
 
+  /** The file's media rate: from the duration the caller knows, else the header's, else a guess. */
+  private bytesPerSecond(torrent: StreamableTorrent, file: TorrentFile): number {
+    return estimateBytesPerSecond({
+      length: file.length,
+      durationSeconds:
+        this.opts.durationSeconds?.(torrent.infohash, file.index) ??
+        this.probed.get(`${torrent.infohash}:${file.index}`),
+    });
+  }
+
   private file(torrent: StreamableTorrent, file: TorrentFile): StreamFile {
     const meta = torrent.meta!;
-    const bytesPerSecond = estimateBytesPerSecond({
-      length: file.length,
-      durationSeconds: this.opts.durationSeconds?.(torrent.infohash, file.index),
-    });
+    const bytesPerSecond = this.bytesPerSecond(torrent, file);
     return {
       path: file.path,
       size: file.length,
@@ -70,6 +83,8 @@ export class TorrentStreamSource {
         return createFileStream(torrent, file, start, end, signal, {
           bytesPerSecond,
           readaheadSeconds: this.opts.readaheadSeconds,
+          // The probe may learn the duration while this stream plays.
+          currentBytesPerSecond: () => this.bytesPerSecond(torrent, file),
         });
       },
     };
@@ -99,6 +114,38 @@ export class TorrentStreamSource {
       store.on('piece', onPiece);
       unregister = torrent.addReader({ id: reader.id, state: () => (done() ? undefined : reader) });
     }
+    // After the primes: the header reads it makes fall inside them in the usual case.
+    this.probe(torrent, file, bytesPerSecond);
     torrent.replan();
   }
+
+  /**
+   * Reads the file's duration from its header in the background, through ordinary readers (so the
+   * pieces it needs are fetched even beyond the primed head and tail). Nothing is logged or
+   * retried on failure: the guess stays.
+   */
+  private probe(torrent: StreamableTorrent, file: TorrentFile, bytesPerSecond: number): void {
+    const key = `${torrent.infohash}:${file.index}`;
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+    const read = (offset: number, length: number) =>
+      readAll(
+        createFileStream(torrent, file, offset, offset + length - 1, signal, {
+          bytesPerSecond,
+          readaheadSeconds: this.opts.readaheadSeconds,
+          idPrefix: 'probe',
+        }),
+      );
+    probeDuration(read, file.length).then(
+      (seconds) => {
+        if (seconds !== undefined) this.probed.set(key, seconds);
+      },
+      () => {},
+    );
+  }
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
