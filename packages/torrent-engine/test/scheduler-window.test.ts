@@ -169,6 +169,25 @@ describe('priming the head and tail of a file', () => {
     );
     expect(plan.requests.map((r) => r.piece)).toEqual([0, 99, 0, 99, 0, 99, 0, 99]);
   });
+
+  it("with headFirstBytes of one piece, the head's first piece comes before any of the tail", () => {
+    const pieceLength = 256 * KIB;
+    const blocks = pieceLength / (16 * KIB);
+    // 100 MiB: 1 MiB (four pieces) at each end.
+    const readers = primeReaders({ offset: 0, length: 400 * pieceLength }, MIB, 'prime', pieceLength);
+    const plan = planRequests(
+      snap({
+        pieceCount: 400,
+        pieceLength,
+        peers: [peer('a', { pieces: 400, maxOutstanding: blocks + 8 })],
+        readers,
+        background: false,
+      }),
+    );
+    const pieces = plan.requests.map((r) => r.piece);
+    expect(pieces.slice(0, blocks)).toEqual(Array(blocks).fill(0));
+    expect(pieces.slice(blocks)).toEqual([1, 396, 1, 396, 1, 396, 1, 396]);
+  });
 });
 
 describe('estimateBytesPerSecond', () => {

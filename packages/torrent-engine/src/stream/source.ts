@@ -96,7 +96,7 @@ export class TorrentStreamSource {
     this.primed.add(key);
     const store = torrent.store!;
     const pieceLength = torrent.meta!.pieceLength;
-    for (const reader of primeReaders(file, bytesPerSecond, `prime:${key}`)) {
+    for (const reader of primeReaders(file, bytesPerSecond, `prime:${key}`, pieceLength)) {
       const first = Math.floor(reader.start / pieceLength);
       const last = Math.floor((reader.end - 1) / pieceLength);
       const done = () => {
