@@ -13,13 +13,16 @@
  * unsatisfiable range.
  *
  * Knobs: DREAM_BENCH_STREAMING_ROUNDS (default 3), DREAM_BENCH_STREAMING_PAUSE_S (default 30),
- * DREAM_BENCH_STREAMING_CLIENTS (comma list of webtorrent-cli,peerflix,Dream; default all).
+ * DREAM_BENCH_STREAMING_CLIENTS (comma list of webtorrent-cli,peerflix,Dream; default all),
+ * DREAM_BENCH_SEEDER_TICK_MS (the seeder's libtorrent tick, default 500: its upload cap releases
+ * data once per tick, so 50 makes it behave more like a real link of that rate).
  */
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { VBR_HEADROOM } from '../packages/torrent-engine/src/scheduler/bitrate.js';
 import { ensureCompetitorsInstalled, PEERFLIX_BIN, WEBTORRENT_BIN } from './competitors/paths.js';
 import { peerflix } from './competitors/peerflix.js';
 import { webtorrent } from './competitors/webtorrent.js';
@@ -30,7 +33,7 @@ import { type BadRangeAnswer, rangeOf, timeRangeWhenUp, unsatisfiableRange } fro
 import { DEFAULT_VIDEO, ensureTestVideo, firstDecodedFrame, topLevelBoxes } from './lib/media.js';
 import { readThenHold, SimulatedPlayer } from './lib/player.js';
 import { TreeMonitor } from './lib/proc.js';
-import { type BenchTorrent, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
+import { type BenchTorrent, SEEDER_TICK_MS, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
 import { formatMiB, formatMs, MiB, median, ratio, type Summary, summarize } from './lib/stats.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,6 +70,8 @@ interface Round {
 interface Pause {
   atPause: number;
   duringPause: number;
+  /** Bytes in the kernel's TCP queues between the server and the player at the end of the pause. */
+  inSockets: number;
 }
 
 interface ClientResult {
@@ -189,7 +194,7 @@ async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent)
       const atPause = (await swarm.uploaded()) - before;
       await sleep(PAUSE_MS);
       const atEnd = (await swarm.uploaded()) - before;
-      return { atPause, duringPause: atEnd - atPause };
+      return { atPause, duringPause: atEnd - atPause, inSockets: held.queued() };
     } finally {
       held.close();
     }
@@ -399,7 +404,10 @@ export async function run(): Promise<string> {
   const names = contenders.map((c) => c.name);
   const rows = scenarioRows();
   const pieceMs = (t.pieceLength / CAP) * 1000;
-  const windowBytes = READAHEAD_SECONDS * bytesPerSecond + t.pieceLength + 0.02 * t.size;
+  // The engine's media rate is size / duration with VBR headroom (scheduler/bitrate.ts), its window
+  // that many seconds of it; the player's playhead trails the engine's reader by what sits in the
+  // TCP queues between them (measured, reported on its own line).
+  const windowBytes = READAHEAD_SECONDS * bytesPerSecond * VBR_HEADROOM + t.pieceLength + 0.02 * t.size;
 
   const pauseLines = [
     `| | ${names.join(' | ')} |`,
@@ -415,6 +423,7 @@ export async function run(): Promise<string> {
             return `${formatMiB(beyond)} (${Math.round(beyond / bytesPerSecond)} s of media)`;
           },
         ],
+        ['of which in the TCP queues between server and player', (p: Pause) => formatMiB(p.inSockets)],
       ] as [string, (p: Pause) => string][]
     ).map(
       ([label, f]) =>
@@ -444,7 +453,9 @@ export async function run(): Promise<string> {
   const dreamSeeks =
     dreamCapped && !dreamCapped.failure ? finite(dreamCapped.rounds.flatMap((x) => x.seekMs)) : [];
   const dreamPause = dreamCapped?.pause;
-  const beyondDream = dreamPause ? dreamPause.atPause + dreamPause.duringPause - PAUSE_AFTER : undefined;
+  const beyondDream = dreamPause
+    ? dreamPause.atPause + dreamPause.duringPause - PAUSE_AFTER - dreamPause.inSockets
+    : undefined;
 
   const out = [
     '## Streaming: first frame, seeks and readahead against webtorrent-cli and peerflix',
@@ -455,7 +466,7 @@ export async function run(): Promise<string> {
     `Data: ${formatMiB(size)} H.264 MP4 (${DEFAULT_VIDEO.width}x${DEFAULT_VIDEO.height}, ${DEFAULT_VIDEO.seconds} s, ` +
       `${DEFAULT_VIDEO.bitsPerSecond / 1e6} Mbit/s = ${formatMiB(bytesPerSecond)}/s) with its \`moov\` at the end ` +
       `(offset ${formatMiB(moov.offset)}), one-file v1 torrent with ${t.pieceLength / MiB} MiB pieces, one libtorrent ` +
-      `seeder on loopback. Clients: webtorrent-cli 5.1.3 (webtorrent 2.8.5), peerflix 0.39.0, Dream's dream-torrent ` +
+      `seeder on loopback (its rate limiter's tick: ${SEEDER_TICK_MS} ms${SEEDER_TICK_MS === 500 ? ", libtorrent's default" : ''}). Clients: webtorrent-cli 5.1.3 (webtorrent 2.8.5), peerflix 0.39.0, Dream's dream-torrent ` +
       `daemon. ${ROUNDS} rounds per client and seeder rate, each with a fresh client and empty storage, interleaved; ` +
       'figures are medians with the range (min–max) of the rounds.',
     '',
@@ -485,8 +496,9 @@ export async function run(): Promise<string> {
     '',
     ...pauseLines,
     '',
-    `Goal, bounded readahead: beyond the playhead at most stream.readahead_seconds (${READAHEAD_SECONDS} s) of media, ` +
-      `one piece and the ~1% head and tail primed at open: ${formatMiB(windowBytes)} here. Dream: ` +
+    `Goal, bounded readahead: beyond what the player was sent (the playhead plus the TCP queues) at most ` +
+      `stream.readahead_seconds (${READAHEAD_SECONDS} s) of media at the engine's rate (size / duration × ${VBR_HEADROOM}, ` +
+      `read from the MP4's header), one piece and the ~1% head and tail primed at open: ${formatMiB(windowBytes)} here. Dream: ` +
       (beyondDream === undefined
         ? 'not measured.'
         : `${formatMiB(beyondDream)}, ${beyondDream <= windowBytes ? 'met' : 'NOT met'}.`),

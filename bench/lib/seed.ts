@@ -67,6 +67,12 @@ function since(events: { event: string; port?: unknown }[], from: number, port: 
   return events.slice(from).filter((e) => e.port === port && kinds.includes(e.event));
 }
 
+/**
+ * libtorrent's tick for the seeder, ms: DREAM_BENCH_SEEDER_TICK_MS, default libtorrent's own 500. Its
+ * upload cap hands out quota once per tick, so a capped seeder sends in bursts of this period.
+ */
+export const SEEDER_TICK_MS = Number(process.env.DREAM_BENCH_SEEDER_TICK_MS ?? 500);
+
 /** Start the seeder (trusting the data: it is the file we just hashed) and a tracker that lists it. */
 export async function startSwarm(t: BenchTorrent, uploadLimit: number): Promise<Swarm> {
   const seeder = await startLibtorrent({
@@ -74,6 +80,7 @@ export async function startSwarm(t: BenchTorrent, uploadLimit: number): Promise<
     torrent: t.torrent,
     seedMode: true,
     uploadLimit,
+    tickIntervalMs: SEEDER_TICK_MS,
     // Plain TCP: webtorrent and peerflix do not speak MSE, and a seeder trying it first would cost
     // them a reconnect.
     encryption: 'disabled',

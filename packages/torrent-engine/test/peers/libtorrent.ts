@@ -17,6 +17,11 @@ export interface LibtorrentOptions {
   /** Upload cap in bytes/s, applied to loopback peers too. Default unlimited. */
   uploadLimit?: number;
   downloadLimit?: number;
+  /**
+   * libtorrent's tick in ms (default 500). Its rate limits hand out quota once per tick, so a capped
+   * seeder sends in bursts of this period; a shorter tick behaves more like a real link of that rate.
+   */
+  tickIntervalMs?: number;
   /** Ports (on 127.0.0.1) or endpoints to connect to once the torrent is added. */
   peers?: (number | { host: string; port: number })[];
   /** Peer-wire encryption (MSE). Default 'enabled': libtorrent's default, tries MSE then plain. */
@@ -95,6 +100,7 @@ export async function startLibtorrent(options: LibtorrentOptions): Promise<Libto
     seed_mode: options.seedMode ?? false,
     upload_limit: options.uploadLimit ?? 0,
     download_limit: options.downloadLimit ?? 0,
+    tick_interval: options.tickIntervalMs ?? 500,
     peers: (options.peers ?? []).map((p) => (typeof p === 'number' ? ['127.0.0.1', p] : [p.host, p.port])),
     encryption: options.encryption ?? 'enabled',
     dht: options.dht !== undefined,

@@ -11,6 +11,8 @@ Options (all optional except save_path and one of torrent/magnet):
   seed_mode      trust the data without hashing it first (default False: check existing data)
   upload_limit   bytes/s, 0 = unlimited; applies to loopback peers too (see peer class below)
   download_limit bytes/s, 0 = unlimited
+  tick_interval  ms between libtorrent's ticks (default 500); rate limits hand out quota per tick,
+                 so a capped peer sends in bursts of that period; a shorter tick is a smoother link
   peers          [[host, port], ...] to connect to once the torrent is added
   listen         listen interface, default "127.0.0.1:0" (the OS picks the port; we report it)
   encryption     "enabled" (libtorrent's default: tries MSE, falls back to plain), "disabled", "forced"
@@ -70,6 +72,7 @@ def make_settings(opts):
         "dht_restrict_search_ips": False,
         "upload_rate_limit": int(opts.get("upload_limit", 0)),
         "download_rate_limit": int(opts.get("download_limit", 0)),
+        "tick_interval": int(opts.get("tick_interval", 500)),
         "out_enc_policy": enc,
         "in_enc_policy": enc,
         "user_agent": "dream-harness/libtorrent-" + lt.__version__,
