@@ -170,23 +170,32 @@ describe('priming the head and tail of a file', () => {
     expect(plan.requests.map((r) => r.piece)).toEqual([0, 99, 0, 99, 0, 99, 0, 99]);
   });
 
-  it("with headFirstBytes of one piece, the head's first piece comes before any of the tail", () => {
+  it("given the piece length: the head's first piece, then the last piece, then both ends interleaved", () => {
     const pieceLength = 256 * KIB;
     const blocks = pieceLength / (16 * KIB);
     // 100 MiB: 1 MiB (four pieces) at each end.
     const readers = primeReaders({ offset: 0, length: 400 * pieceLength }, MIB, 'prime', pieceLength);
+    expect(readers.map((r) => r.id)).toEqual([
+      'prime:head',
+      'prime:tail',
+      'prime:head-rest',
+      'prime:tail-rest',
+    ]);
+    // A player reading from the start wants piece 1 right after piece 0: the last piece still goes first.
+    const player = { id: 'player', start: 0, end: 8 * pieceLength, playhead: 0, bytesPerSecond: MIB };
     const plan = planRequests(
       snap({
         pieceCount: 400,
         pieceLength,
-        peers: [peer('a', { pieces: 400, maxOutstanding: blocks + 8 })],
-        readers,
+        peers: [peer('a', { pieces: 400, maxOutstanding: 2 * blocks + 8 })],
+        readers: [...readers, player],
         background: false,
       }),
     );
     const pieces = plan.requests.map((r) => r.piece);
     expect(pieces.slice(0, blocks)).toEqual(Array(blocks).fill(0));
-    expect(pieces.slice(blocks)).toEqual([1, 396, 1, 396, 1, 396, 1, 396]);
+    expect(pieces.slice(blocks, 2 * blocks)).toEqual(Array(blocks).fill(399));
+    expect(pieces.slice(2 * blocks)).toEqual([1, 396, 1, 396, 1, 396, 1, 396]);
   });
 });
 

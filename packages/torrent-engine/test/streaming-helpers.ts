@@ -189,6 +189,8 @@ export interface SeedOptions {
   pieceLength?: number;
   /** Seeder upload cap in bytes/s (applies to loopback peers); default unlimited. */
   uploadLimit?: number;
+  /** The seeder's libtorrent tick in ms (its cap sends in bursts of this period); default 500. */
+  tickIntervalMs?: number;
 }
 
 /** A single-file torrent of `size` deterministic pseudo-random bytes, seeded by libtorrent. */
@@ -244,6 +246,7 @@ async function seedPath(
     // The data is ours and known good: skip libtorrent's full hash check at start.
     seedMode: true,
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
+    ...(opts.tickIntervalMs ? { tickIntervalMs: opts.tickIntervalMs } : {}),
   });
   return {
     torrent: made.torrent,

@@ -43,24 +43,57 @@ export function primePieces(file: FileSpan, pieceLength: number): number[] {
 }
 
 /**
- * The head and tail as planner readers, so they get deadlines like any window. The head is needed
- * now: the player's very first read is there. The tail's deadlines start `headFirstBytes` later (one
- * piece, when the caller passes it): interleaving both ends from the first block would delay that
- * first read by a whole tail piece (at 4 MiB/s and 1 MiB pieces, 500 ms instead of 250). After the
- * head's first piece, both ends interleave at the media rate. The engine drops them once their
+ * How much faster than the media the file's last piece runs its deadlines: all of it is wanted in
+ * the instant between the head's first piece and its second (see primeReaders).
+ */
+const LAST_PIECE_RATE_FACTOR = 1024;
+
+/**
+ * The head and tail as planner readers, so they get deadlines like any window. Given the piece
+ * length, the order is what a player needs: the head's first piece now (its very first read), then
+ * the whole of the file's last piece (an MP4's moov written last, Matroska cues and an AVI index
+ * all end there), before the head's second piece even when a player's own reader wants it, then
+ * the rest of both ends, interleaved at the media rate. Without it both ends start now and
+ * interleave from the first block, which delays the first read by a tail piece (at 4 MiB/s and
+ * 1 MiB pieces, 500 ms instead of 250) and the moov by more. The engine drops them once their
  * pieces are verified or the file closes.
  */
 export function primeReaders(
   file: FileSpan,
   bytesPerSecond: number,
   idPrefix = 'prime',
-  headFirstBytes = 0,
+  pieceLength = 0,
 ): ReaderState[] {
-  return primeRanges(file).map((r, i) => ({
-    id: `${idPrefix}:${i === 0 ? 'head' : 'tail'}`,
-    start: r.start,
-    end: r.end,
-    playhead: i === 0 ? r.start : r.start - Math.max(0, headFirstBytes),
+  const ranges = primeRanges(file);
+  const reader = (name: string, start: number, end: number, delayBytes: number): ReaderState => ({
+    id: `${idPrefix}:${name}`,
+    start,
+    end,
+    playhead: start - delayBytes,
     bytesPerSecond,
-  }));
+  });
+  const [head, tail] = ranges;
+  if (!head) return [];
+  if (!tail) return [reader('head', head.start, head.end, 0)];
+  if (!(pieceLength > 0))
+    return [reader('head', head.start, head.end, 0), reader('tail', tail.start, tail.end, 0)];
+  const firstEnd = Math.min(head.end, (Math.floor(head.start / pieceLength) + 1) * pieceLength);
+  const lastStart = Math.max(tail.start, Math.floor((tail.end - 1) / pieceLength) * pieceLength);
+  // The last piece: its first block due half a block (8 KiB of media) before the head's second
+  // piece, its last block still before that, so the whole piece goes between the two.
+  const lastRate = bytesPerSecond * LAST_PIECE_RATE_FACTOR;
+  const lastPiece: ReaderState = {
+    id: `${idPrefix}:tail`,
+    start: lastStart,
+    end: tail.end,
+    playhead: lastStart - Math.max(0, firstEnd - head.start - 8192) * LAST_PIECE_RATE_FACTOR,
+    bytesPerSecond: lastRate,
+    mediaRate: bytesPerSecond,
+  };
+  const out = [reader('head', head.start, firstEnd, 0), lastPiece];
+  // Then the rest of both ends, from where the head's second piece starts.
+  const restDelay = firstEnd - head.start;
+  if (firstEnd < head.end) out.push(reader('head-rest', firstEnd, head.end, restDelay));
+  if (lastStart > tail.start) out.push(reader('tail-rest', tail.start, lastStart, restDelay));
+  return out;
 }
