@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeDuration } from '../src/stream/media-duration.js';
 import { makeTempDir, removeDir } from './peers/fixtures.js';
@@ -115,6 +116,7 @@ describe('probeDuration on bytes that are not a usable header', () => {
     ['moov with a zero timescale', Buffer.concat([ftyp, box('moov', 116, mvhd(0, 1000))])],
     ['moov with an unknown duration', Buffer.concat([ftyp, box('moov', 116, mvhd(1000, 0xffffffff))])],
     ['moov with a ten-year duration', Buffer.concat([ftyp, box('moov', 116, mvhd(1, 315_360_000))])],
+    ['mvhd with no body', Buffer.concat([ftyp, box('moov', 16, box('mvhd', 8))])],
     ['moov cut short', Buffer.concat([ftyp, box('moov', 116, mvhd(1000, 5000)).subarray(0, 40)])],
     ['EBML magic then garbage', Buffer.concat([Buffer.from('1a45dfa3', 'hex'), randomBytes(200)])],
     ['EBML with a zero-length header', Buffer.from('1a45dfa3800000000000000000000000', 'hex')],
@@ -135,4 +137,56 @@ describe('probeDuration on bytes that are not a usable header', () => {
     const r = reader(new Uint8Array(bytes));
     await expect(probeDuration(r.read, bytes.length)).resolves.toBe(5.5);
   });
+});
+
+describe('probeDuration on mutated headers (fast-check)', () => {
+  it('never throws, never reads outside the file, and answers unknown or a sane duration', async () => {
+    const mkv = join(dir, 'fuzz.mkv');
+    const mp4 = join(dir, 'fuzz.mp4');
+    for (const [file, extra] of [
+      [mkv, []],
+      [mp4, ['-movflags', '+faststart']],
+    ] as const) {
+      await run(
+        'ffmpeg',
+        [
+          '-v',
+          'error',
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=duration=1:size=160x90:rate=10',
+          '-c:v',
+          'libx264',
+        ].concat(['-preset', 'ultrafast', ...extra, '-y', file]),
+        { timeout: 60_000 },
+      );
+    }
+    // The headers only: the first 4 KiB hold ftyp/moov (faststart) and the EBML header/Segment/Info.
+    const seeds = [
+      new Uint8Array(await readFile(mkv)).subarray(0, 4096),
+      new Uint8Array(await readFile(mp4)).subarray(0, 4096),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(),
+        async (which, flips, cut) => {
+          const bytes = Uint8Array.from(seeds[which]!);
+          for (const [at, value] of flips) bytes[at % bytes.length] = value;
+          const file = bytes.subarray(0, cut % (bytes.length + 1));
+          const r = reader(file);
+          const seconds = await probeDuration(r.read, file.length);
+          if (seconds !== undefined) {
+            expect(Number.isFinite(seconds)).toBe(true);
+            expect(seconds).toBeGreaterThan(0);
+            expect(seconds).toBeLessThanOrEqual(7 * 24 * 3600);
+          }
+          expect(r.reads).toBeLessThan(60);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  }, 120_000);
 });

@@ -2,14 +2,18 @@
 // TorrentStreamSource), so readers' windows are sized at the file's real media rate instead of the
 // 1 MiB/s guess. Here: a 4 Mbit/s MP4 whose moov is at the end, seeded by libtorrent; the first
 // request opens the file; a later reader's window carries the rate size / duration x VBR headroom.
-import { stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BYTES_PER_SECOND, VBR_HEADROOM } from '../src/scheduler/index.js';
+import { DEFAULT_BYTES_PER_SECOND, primeRanges, VBR_HEADROOM } from '../src/scheduler/index.js';
 import { waitFor } from './peers/checks.js';
+import { makeTempDir, removeDir } from './peers/fixtures.js';
 import {
   addSeed,
   httpGet,
   KiB,
+  MiB,
   makeClip,
   type Seed,
   type StreamingNode,
@@ -63,5 +67,59 @@ describe('media rate from the file header', () => {
     // The probe read headers through its own readers, which are gone once it finished.
     expect([...spy.live.keys()].filter((id) => id.startsWith('probe:'))).toEqual([]);
     expect(rate).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('the probe on a file whose index lies beyond the primed ends', () => {
+  it('reads nothing outside them: the guess stays and no piece is fetched for it', async () => {
+    const n = node!;
+    const dir = await makeTempDir('dream-probe-hostile-');
+    let hostile: Seed | undefined;
+    try {
+      // ftyp, an 8 MiB mdat, then a 1 MiB moov: its header sits 1 MiB before the end, outside the
+      // 256 KiB tail prime. A probe that followed it would fetch that piece for nobody.
+      const box = (type: string, body: Buffer) => {
+        const h = Buffer.alloc(8);
+        h.writeUInt32BE(8 + body.length, 0);
+        h.write(type, 4, 'latin1');
+        return Buffer.concat([h, body]);
+      };
+      const mvhd = Buffer.alloc(100);
+      mvhd.writeUInt32BE(1000, 12);
+      mvhd.writeUInt32BE(600_000, 16); // 600 s: a rate far from the guess if it were believed
+      const moov = box('moov', Buffer.concat([box('mvhd', mvhd), box('free', Buffer.alloc(MiB))]));
+      const file = join(dir, 'hostile.mp4');
+      await writeFile(
+        file,
+        Buffer.concat([
+          Buffer.from('00000018667479706973366d0000020069736f6d69736f32', 'hex'),
+          box('mdat', randomBytes(8 * MiB)),
+          moov,
+        ]),
+      );
+      const size = (await stat(file)).size;
+      hostile = await seedExistingFile(file, { pieceLength: 256 * KiB });
+      const torrent = await addSeed(n, hostile);
+      const spy = spyReaders(torrent);
+      const first = await httpGet(streamUrl(n, hostile.infoHash), { Range: 'bytes=0-1023' });
+      expect(first.status).toBe(206);
+      const primed = primeRanges({ offset: 0, length: size });
+      const inPrimed = (at: number) => primed.some((r) => at >= r.start && at < r.end);
+      // Give the probe time to walk ftyp and mdat (both in the head) and stop at the moov.
+      await waitFor(() => spy.opened.some((o) => o.id.startsWith('probe:')), 30_000, 'the probe reading');
+      await new Promise((r) => setTimeout(r, 1_500));
+      const probes = spy.opened.filter((o) => o.id.startsWith('probe:'));
+      expect(probes.every((o) => inPrimed(o.start))).toBe(true);
+      const moovPiece = Math.floor((size - moov.length) / (256 * KiB));
+      expect(torrent.store?.have.get(moovPiece)).toBe(false);
+      // A later stream is still sized at the guess for a file of this size.
+      const before = spy.opened.length;
+      await httpGet(streamUrl(n, hostile.infoHash), { Range: 'bytes=4096-8191' });
+      const later = spy.opened.slice(before).find((o) => o.id.startsWith('reader:'));
+      expect(later?.bytesPerSecond).toBe(DEFAULT_BYTES_PER_SECOND);
+    } finally {
+      await hostile?.stop();
+      await removeDir(dir);
+    }
   }, 60_000);
 });

@@ -78,6 +78,7 @@ async function mvhdIn(read: ReadAt, moov: Box): Promise<number | undefined> {
     const box = await boxAt(read, offset, moov.end);
     if (!box) return undefined;
     if (box.type === 'mvhd') {
+      if (box.end - box.body < 20) return undefined; // too short for even a version 0 header
       const b = await read(box.body, Math.min(32, box.end - box.body));
       const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
       // version(1) flags(3), then v0: creation(4) modification(4) timescale(4) duration(4);

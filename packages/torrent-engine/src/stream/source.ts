@@ -9,7 +9,7 @@
  * (media-duration.ts), so windows are sized at the stream's real bit rate rather than a guess.
  */
 import type { TorrentFile } from '../metainfo/index.js';
-import { estimateBytesPerSecond, primeReaders } from '../scheduler/index.js';
+import { estimateBytesPerSecond, primeRanges, primeReaders } from '../scheduler/index.js';
 import { createFileStream } from './file-stream.js';
 import { probeDuration } from './media-duration.js';
 import type { StreamableTorrent } from './types.js';
@@ -120,21 +120,26 @@ export class TorrentStreamSource {
   }
 
   /**
-   * Reads the file's duration from its header in the background, through ordinary readers (so the
-   * pieces it needs are fetched even beyond the primed head and tail). Nothing is logged or
-   * retried on failure: the guess stays.
+   * Reads the file's duration from its header in the background, through ordinary readers, and
+   * only inside the primed head and tail: those pieces are fetched anyway, and a hostile file whose
+   * boxes point all over it cannot make the probe fetch more (a `moov` larger than the tail prime,
+   * rare, leaves the guess). Nothing is logged or retried on failure: the guess stays.
    */
   private probe(torrent: StreamableTorrent, file: TorrentFile, bytesPerSecond: number): void {
     const key = `${torrent.infohash}:${file.index}`;
     const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    const read = (offset: number, length: number) =>
-      readAll(
+    const primed = primeRanges(file).map((r) => ({ start: r.start - file.offset, end: r.end - file.offset }));
+    const read = async (offset: number, length: number) => {
+      if (!primed.some((r) => offset >= r.start && offset + length <= r.end))
+        throw new Error(`probe read ${offset}+${length} is outside the primed ends`);
+      return readAll(
         createFileStream(torrent, file, offset, offset + length - 1, signal, {
           bytesPerSecond,
           readaheadSeconds: this.opts.readaheadSeconds,
           idPrefix: 'probe',
         }),
       );
+    };
     probeDuration(read, file.length).then(
       (seconds) => {
         if (seconds !== undefined) this.probed.set(key, seconds);
