@@ -18,6 +18,7 @@ import {
   type Seed,
   type StreamingNode,
   seedExistingFile,
+  seedRandomFile,
   spyReaders,
   startNode,
   streamUrl,
@@ -120,6 +121,38 @@ describe('the probe on a file whose index lies beyond the primed ends', () => {
     } finally {
       await hostile?.stop();
       await removeDir(dir);
+    }
+  }, 60_000);
+});
+
+describe("a duration given with the torrent (dream-cli passes the catalog's)", () => {
+  it('sizes streams of its largest file when the header tells nothing, and bad values get a 400', async () => {
+    const n = node!;
+    const film = await seedRandomFile('film.avi', 12 * MiB, { pieceLength: 256 * KiB, seed: 9 });
+    try {
+      const post = (body: unknown) =>
+        fetch(`${n.baseUrl}/api/torrents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const bad = await post({ torrent: Buffer.from(film.torrent).toString('base64'), durationSeconds: 0 });
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/durationSeconds/);
+      const added = await post({
+        torrent: Buffer.from(film.torrent).toString('base64'),
+        peers: [`127.0.0.1:${film.peer.port}`],
+        durationSeconds: 30,
+      });
+      expect(added.status, await added.clone().text()).toBe(201);
+      const torrent = n.engine.torrent(film.infoHash)!;
+      const spy = spyReaders(torrent);
+      const answer = await httpGet(streamUrl(n, film.infoHash), { Range: 'bytes=0-1023' });
+      expect(answer.status).toBe(206);
+      const reader = spy.opened.find((o) => o.id.startsWith('reader:'));
+      expect(reader?.bytesPerSecond).toBeCloseTo(((12 * MiB) / 30) * VBR_HEADROOM, 0);
+    } finally {
+      await film.stop();
     }
   }, 60_000);
 });

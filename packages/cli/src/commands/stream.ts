@@ -67,7 +67,13 @@ async function resolveTarget(arg: string, opts: StreamOptions, g: GlobalOptions)
     throw CliError.usage('--pick: expected a number from 1');
   const chosen = await pickResult(res.results, { first: opts.first ?? false, ...(pick ? { pick } : {}) });
   return {
-    body: { magnet: chosen.entry.magnet },
+    // The catalog's duration sizes the engine's readahead for formats whose header it cannot read.
+    body: {
+      magnet: chosen.entry.magnet,
+      ...(chosen.entry.durationSeconds !== undefined
+        ? { durationSeconds: chosen.entry.durationSeconds }
+        : {}),
+    },
     infohash: chosen.entry.infohash,
     title: chosen.entry.title,
   };

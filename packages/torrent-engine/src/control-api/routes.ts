@@ -63,6 +63,7 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
       if (body.paused !== undefined) options.paused = Boolean(body.paused);
       if (body.selected !== undefined) options.selected = parseSelection(body.selected);
       if (body.peers !== undefined) options.peers = parsePeers(body.peers);
+      if (body.durationSeconds !== undefined) options.durationSeconds = parseDuration(body.durationSeconds);
       const kinds = ['magnet', 'infohash', 'torrent', 'path'].filter((k) => body[k] !== undefined);
       // torrent + path together: seed that torrent from that file or folder, in place.
       const seedInPlace = kinds.length === 2 && kinds.includes('torrent') && kinds.includes('path');
@@ -136,6 +137,19 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
       return { added: engine.addPeers(req.params.infohash, peers) };
     });
   };
+}
+
+/** Longest duration accepted: a week (the duration probe's bound too). */
+const MAX_DURATION_SECONDS = 7 * 24 * 3600;
+
+function parseDuration(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_DURATION_SECONDS) {
+    throw new EngineError(
+      'bad-request',
+      `durationSeconds must be a number of seconds above 0 and at most ${MAX_DURATION_SECONDS}, got ${JSON.stringify(v)}`,
+    );
+  }
+  return v;
 }
 
 function asObject(body: unknown): Record<string, unknown> {

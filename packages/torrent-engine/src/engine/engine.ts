@@ -51,6 +51,11 @@ export interface AddOptions {
   paused?: boolean;
   selected?: number[] | 'all';
   peers?: PeerAddress[];
+  /**
+   * The main video's duration as the caller knows it (dream-cli: from the catalog entry), for
+   * formats whose header the engine cannot read; it sizes readahead windows (Torrent.durationSeconds).
+   */
+  durationSeconds?: number;
 }
 
 export interface EngineEvents {
@@ -201,6 +206,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const existing = this.torrents.get(infohash);
     if (existing) {
       if (peers.length) existing.addPeers(peers, 'api');
+      if (options.durationSeconds !== undefined) existing.durationSeconds = options.durationSeconds;
       throw new EngineError('already-added', `torrent ${infohash} is already in the engine`);
     }
     const t = this.create({
@@ -215,6 +221,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       peers,
       trackers,
     });
+    if (options.durationSeconds !== undefined) t.durationSeconds = options.durationSeconds;
     if (!meta) await this.savePending(t, { name, trackers, peers });
     await t.start();
     const s = t.summary();

@@ -187,6 +187,12 @@ export class Torrent extends EventEmitter {
   readonly limits: TorrentLimits;
   /** Origin cost and background trading for streaming viewers (src/swarm-policy, issue 7). */
   private readonly policy = new SwarmPolicy();
+  /**
+   * The main video's duration in seconds when a caller told us (the catalog knows it for uploads):
+   * streams of the torrent's largest file are sized at size / duration. Not persisted: the CLI
+   * gives it again with every stream.
+   */
+  durationSeconds: number | undefined;
   /** Requests in flight allowed by this torrent's share of the engine's budget (setShare). */
   private shareOutstanding: number | undefined;
 
