@@ -15,7 +15,7 @@ import { checkLimits, GlobalLimits, type RateLimits } from '../ratelimit/index.j
 import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
-import { BandwidthBudget, BUDGET_INTERVAL_MS } from './bandwidth.js';
+import { BUDGET_INTERVAL_MS, shareBandwidth } from './bandwidth.js';
 import { EngineError } from './errors.js';
 import { PendingMagnets } from './pending-magnets.js';
 import { Torrent, type TorrentDetail, type TorrentHost, type TorrentSummary } from './torrent.js';
@@ -84,7 +84,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Engine-wide rate limits, shared by every torrent (docs/design/swarm.md#rate-limits). */
   private readonly globalLimits: GlobalLimits;
   /** Divides the download bandwidth between torrents every second (engine/bandwidth.ts). */
-  private readonly bandwidth = new BandwidthBudget();
   private budgetTimer: NodeJS.Timeout | undefined;
   private rebalancePending = false;
 
@@ -344,13 +343,10 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** Samples the aggregate download rate and gives every torrent its share of the budget. */
+  /** Gives every torrent its share of the download budget (demands change as players read). */
   private rebalance(): void {
     if (this.closing) return;
-    let downloaded = 0;
-    for (const t of this.torrents.values()) downloaded += t.downloaded;
-    this.bandwidth.sample(downloaded, Date.now());
-    this.bandwidth.apply(this.globalLimits.get().download, [...this.torrents.values()]);
+    shareBandwidth(this.globalLimits.get().download, [...this.torrents.values()]);
   }
 
   /** A stream opened or closed: new shares now rather than at the next second. */
@@ -360,7 +356,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     setImmediate(() => {
       this.rebalancePending = false;
       if (this.closing) return;
-      this.bandwidth.apply(this.globalLimits.get().download, [...this.torrents.values()]);
+      shareBandwidth(this.globalLimits.get().download, [...this.torrents.values()]);
     });
   }
 

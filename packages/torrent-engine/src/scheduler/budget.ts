@@ -1,6 +1,7 @@
 // Dividing a global download budget between torrents (issue 4: streams of several torrents share
-// bandwidth fairly). One snapshot is one torrent; the engine calls this first and passes each
-// torrent's share to its plan as maxTotalOutstanding (outstandingFor()).
+// bandwidth fairly). One snapshot is one torrent; the engine (engine/bandwidth.ts) calls this every
+// second and gives each torrent its share: a token bucket pacing its requests, and
+// maxTotalOutstanding (outstandingFor()) for its plan.
 //
 // Streams come first: each streaming torrent is owed its readers' media rate with headroom, and
 // when the budget cannot cover every stream they get max-min fair shares (nobody gets more than it
@@ -57,31 +58,16 @@ export function outstandingFor(bytesPerSecond: number, blockSize = 16384): numbe
 }
 
 /**
- * Without a configured download limit the engine still needs a total to divide when a stream shares
- * the link with other torrents: the best aggregate rate seen lately, raised by this much so shares
- * never pin the link below what it can do (a capped total grows 25% a second until the link
- * itself is the limit).
+ * The total the engine divides between its torrents, bytes/s: the configured download limit, or
+ * Infinity ("no division": each torrent takes what its peers and windows give it) without one.
+ *
+ * Why not the link's measured capacity when there is no limit: a total taken from the rate seen so
+ * far caps torrents that are still ramping up (TCP slow start, peers connecting), and then can only
+ * grow by its headroom each round: with 25% headroom, from a first 1 MiB/s sample to a 12 MiB/s
+ * line takes 11 rounds (1.25^11 ~ 12), about 11 s, where TCP alone needs a second or two. Without
+ * a limit, a stream is protected by its deadlines within its torrent; across torrents, a user who
+ * wants streams to come first sets a download limit.
  */
-export const PROBE_HEADROOM = 1.25;
-
-/**
- * The total the engine divides between its torrents, bytes/s. The configured download limit when
- * there is one. Otherwise shares matter only when a stream competes with another torrent: then the
- * measured capacity (peak aggregate rate) with headroom. Infinity means "no division": each torrent
- * takes what its peers and windows give it.
- */
-export function budgetTotal(
-  downloadLimit: number,
-  peakRate: number,
-  torrents: readonly TorrentDemand[],
-): number {
-  if (downloadLimit > 0) return downloadLimit;
-  let streams = 0;
-  let active = 0;
-  for (const t of torrents) {
-    if (t.streamingRate > 0) streams++;
-    if (t.streamingRate > 0 || t.background) active++;
-  }
-  if (streams === 0 || active < 2 || !(peakRate > 0)) return Number.POSITIVE_INFINITY;
-  return peakRate * PROBE_HEADROOM;
+export function budgetTotal(downloadLimit: number): number {
+  return downloadLimit > 0 ? downloadLimit : Number.POSITIVE_INFINITY;
 }

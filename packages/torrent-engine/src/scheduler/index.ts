@@ -11,7 +11,6 @@ export {
   budgetTotal,
   divideBudget,
   outstandingFor,
-  PROBE_HEADROOM,
   STREAM_HEADROOM,
   type TorrentDemand,
 } from './budget.js';
