@@ -355,8 +355,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.rebalancePending = true;
     setImmediate(() => {
       this.rebalancePending = false;
-      if (this.closing) return;
-      shareBandwidth(this.globalLimits.get().download, [...this.torrents.values()]);
+      this.rebalance();
     });
   }
 

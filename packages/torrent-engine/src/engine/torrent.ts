@@ -195,6 +195,8 @@ export class Torrent extends EventEmitter {
   durationSeconds: number | undefined;
   /** Requests in flight allowed by this torrent's share of the engine's budget (setShare). */
   private shareOutstanding: number | undefined;
+  /** Whether the last plan fetched beyond reader windows (swarm-policy's choice), for demand(). */
+  private backgroundInLastPlan = true;
 
   constructor(
     private readonly host: TorrentHost,
@@ -692,6 +694,16 @@ export class Torrent extends EventEmitter {
     let writing = 0;
     for (const a of this.partial.values()) if (a.writing) writing++;
     if (writing >= MAX_PIECES_IN_MEMORY) return;
+    // While a player reads, fetch only what its window asks for: a paused player must not eat
+    // the user's bandwidth (WebTorrent's issue #803). With no reader, a torrent downloads all.
+    // (swarm-policy can let a playing viewer trade a little in the background; off, as measured.)
+    const background = this.policy.background({
+      paused: this.paused,
+      readers: this.readers.size,
+      partialPeers,
+      now,
+    });
+    this.backgroundInLastPlan = background.background;
     const plan = planRequests({
       now,
       pieceCount: meta.pieceCount,
@@ -705,15 +717,7 @@ export class Torrent extends EventEmitter {
       peers,
       readers: [...this.readers.values()],
       ...(this.shareOutstanding !== undefined ? { maxTotalOutstanding: this.shareOutstanding } : {}),
-      // While a player reads, fetch only what its window asks for: a paused player must not eat
-      // the user's bandwidth (WebTorrent's issue #803). With no reader, a torrent downloads all.
-      // (swarm-policy can let a playing viewer trade a little in the background; off, as measured.)
-      ...this.policy.background({
-        paused: this.paused,
-        readers: this.readers.size,
-        partialPeers,
-        now,
-      }),
+      ...background,
     });
     for (const c of plan.cancels) {
       const p = this.peers.get(c.peerId);
@@ -961,13 +965,7 @@ export class Torrent extends EventEmitter {
         }
       }
     }
-    const { background } = this.policy.background({
-      paused: false,
-      readers: this.readers.size,
-      partialPeers: 0,
-      now: Date.now(),
-    });
-    demand.background = background && !this.isDone();
+    demand.background = this.backgroundInLastPlan && !this.isDone();
     return demand;
   }
 
@@ -981,9 +979,8 @@ export class Torrent extends EventEmitter {
     this.limits.setShare(limited ? bytesPerSecond : 0);
     const out = limited ? outstandingFor(bytesPerSecond) : undefined;
     if (out === this.shareOutstanding) return;
-    const raised = out === undefined || (this.shareOutstanding !== undefined && out > this.shareOutstanding);
     this.shareOutstanding = out;
-    if (raised) this.schedulePlan();
+    this.schedulePlan();
   }
 
   /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */

@@ -26,7 +26,7 @@ export async function probeDuration(read: ReadAt, size: number): Promise<number 
   if (size < 16) return undefined;
   const head = await read(0, Math.min(size, 16));
   if (ascii(head, 4, 4) === 'ftyp') return sane(await mp4Duration(read, size));
-  if (u32(head, 0) === 0x1a45dfa3) return sane(await matroskaDuration(read, size));
+  if (u32(head, 0) === EBML_HEADER) return sane(await matroskaDuration(read, size));
   return undefined;
 }
 
@@ -40,7 +40,6 @@ function sane(seconds: number | undefined): number | undefined {
 
 interface Box {
   type: string;
-  start: number;
   /** Where the payload starts (after the 8- or 16-byte header). */
   body: number;
   end: number;
@@ -58,7 +57,7 @@ async function boxAt(read: ReadAt, offset: number, limit: number): Promise<Box |
     body = offset + 16;
   } else if (size === 0) size = limit - offset; // "to the end of the file"
   if (size < body - offset || offset + size > limit) return undefined;
-  return { type, start: offset, body, end: offset + size };
+  return { type, body, end: offset + size };
 }
 
 async function mp4Duration(read: ReadAt, size: number): Promise<number | undefined> {
