@@ -38,13 +38,7 @@ export async function buildDaemonServer(engine: Engine, opts: DaemonServerOption
     {
       readaheadSeconds: config.stream.readahead_seconds,
       // A duration given with the torrent describes its video: the largest file.
-      durationSeconds: (infohash, fileIndex) => {
-        const t = engine.torrent(infohash);
-        if (t?.durationSeconds === undefined || !t.meta) return undefined;
-        let main: { index: number; length: number } | undefined;
-        for (const f of t.meta.files) if (!f.pad && (!main || f.length > main.length)) main = f;
-        return main?.index === fileIndex ? t.durationSeconds : undefined;
-      },
+      durationSeconds: (infohash, fileIndex) => engine.torrent(infohash)?.durationOf(fileIndex),
     },
   );
   await app.register(streamRoutes(source));

@@ -189,10 +189,12 @@ export class Torrent extends EventEmitter {
   private readonly policy = new SwarmPolicy();
   /**
    * The main video's duration in seconds when a caller told us (the catalog knows it for uploads):
-   * streams of the torrent's largest file are sized at size / duration. Not persisted: the CLI
-   * gives it again with every stream.
+   * streams of the torrent's largest file are sized at size / duration (durationOf). Not
+   * persisted: the CLI gives it again with every stream.
    */
   durationSeconds: number | undefined;
+  /** Index of the largest non-pad file, found once (the metadata never changes). */
+  private mainFile: number | undefined;
   /** Requests in flight allowed by this torrent's share of the engine's budget (setShare). */
   private shareOutstanding: number | undefined;
   /** Whether the last plan fetched beyond reader windows (swarm-policy's choice), for demand(). */
@@ -942,6 +944,18 @@ export class Torrent extends EventEmitter {
 
   get selectedFiles(): number[] | 'all' {
     return this.selection;
+  }
+
+  /** The given duration if `fileIndex` is the torrent's main (largest) file, else undefined. */
+  durationOf(fileIndex: number): number | undefined {
+    const meta = this.meta;
+    if (this.durationSeconds === undefined || !meta) return undefined;
+    if (this.mainFile === undefined) {
+      let main: { index: number; length: number } | undefined;
+      for (const f of meta.files) if (!f.pad && (!main || f.length > main.length)) main = f;
+      this.mainFile = main?.index ?? -1;
+    }
+    return this.mainFile === fileIndex ? this.durationSeconds : undefined;
   }
 
   /**
