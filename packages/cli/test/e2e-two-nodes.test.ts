@@ -115,6 +115,9 @@ describe('two nodes, a catalog and mpv', () => {
     const mine = JSON.parse(ls.stdout).find((t: { infohash: string }) => t.infohash === infohash);
     expect(mine).toBeDefined();
     expect(mine.downloaded).toBeGreaterThan(0);
+    // The catalog's duration (ffprobe at upload: the clip is 180 s) went to B's engine with the
+    // stream: it sizes the readahead when the engine cannot read a file's header itself.
+    expect(mine.durationSeconds).toBeCloseTo(180, 0);
   }, 300_000);
 
   it('the interactive pick, typed into a real terminal (tmux) as a person would', async () => {

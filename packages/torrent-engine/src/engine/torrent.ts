@@ -123,6 +123,8 @@ export interface TorrentSummary {
   peers: number;
   banned: number;
   addedAt: string;
+  /** The main video's duration when a caller gave it (dream-cli: the catalog's); sizes its streams. */
+  durationSeconds?: number;
 }
 
 export interface TorrentDetail extends TorrentSummary {
@@ -1129,6 +1131,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       banned: this.book.bannedCount(),
       addedAt: this.addedAt,
+      ...(this.durationSeconds !== undefined ? { durationSeconds: this.durationSeconds } : {}),
     };
   }
 
