@@ -2,9 +2,9 @@
 // (close the connection, open a new range at the target), and can pause (stop reading while keeping
 // the connection open). No decoding: what a client's scheduler sees is the read pattern, and this is
 // the read pattern of mpv or VLC playing a local HTTP stream.
-import { readFileSync } from 'node:fs';
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { kernelQueuedBytes } from '../../packages/torrent-engine/test/peers/tcp-queues.js';
 
 export interface SeekResult {
   status: number;
@@ -160,32 +160,6 @@ export async function readThenHold(
 }
 
 class Timeout extends Error {}
-
-/**
- * Bytes in the kernel's queues of the loopback TCP connection whose one end is 127.0.0.1:<port>
- * (send queue of one side plus receive queue of the other, both directions), from /proc/net/tcp:
- * what the server has handed to its socket and the player has not read. 0 where there is no such
- * file (not Linux).
- */
-export function kernelQueuedBytes(port: number): number {
-  let text: string;
-  try {
-    text = readFileSync('/proc/net/tcp', 'utf8');
-  } catch {
-    return 0;
-  }
-  let total = 0;
-  for (const line of text.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 5) continue;
-    const local = Number.parseInt(cols[1]?.split(':')[1] ?? '', 16);
-    const remote = Number.parseInt(cols[2]?.split(':')[1] ?? '', 16);
-    if (local !== port && remote !== port) continue;
-    const [tx, rx] = (cols[4] ?? '0:0').split(':').map((h) => Number.parseInt(h, 16));
-    total += (tx ?? 0) + (rx ?? 0);
-  }
-  return total;
-}
 
 function readThenHoldOnce(
   url: string,

@@ -2,7 +2,6 @@
 // 64 MiB file from our engine, reads the first 8 MiB, then stops reading with the connection still
 // open. The seeder is NOT capped, so an engine without a bound would fetch the whole file in a
 // second or two; ours must stop once the reader's readahead window (plus one piece) is downloaded.
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +11,7 @@ import {
   ReadaheadWindow,
 } from '../src/scheduler/index.js';
 import { waitFor } from './peers/checks.js';
+import { kernelQueuedBytes } from './peers/tcp-queues.js';
 import {
   addSeed,
   connectSeed,
@@ -43,21 +43,6 @@ const READAHEAD_SECONDS = 10;
  * several MiB here) is not a constant: it is measured from /proc/net/tcp at the moment of the check.
  */
 const NODE_STREAM_ALLOWANCE = 2 * (4 * 256 * KiB + 2 * 64 * KiB);
-
-/** tx_queue + rx_queue of the TCP sockets between 127.0.0.1:<a> and 127.0.0.1:<b>, both directions. */
-function kernelQueuedBytes(a: number, b: number): number {
-  let total = 0;
-  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 5) continue;
-    const local = Number.parseInt(cols[1]?.split(':')[1] ?? '', 16);
-    const remote = Number.parseInt(cols[2]?.split(':')[1] ?? '', 16);
-    if (!((local === a && remote === b) || (local === b && remote === a))) continue;
-    const [tx, rx] = (cols[4] ?? '0:0').split(':').map((h) => Number.parseInt(h, 16));
-    total += (tx ?? 0) + (rx ?? 0);
-  }
-  return total;
-}
 
 let seed: Seed | undefined;
 let node: StreamingNode | undefined;
