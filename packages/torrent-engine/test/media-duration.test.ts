@@ -36,6 +36,20 @@ function reader(bytes: Uint8Array) {
   return r;
 }
 
+/** A test pattern of `seconds` made by ffmpeg into dir/<name> (with a tone when `audio`). */
+async function makeMedia(
+  name: string,
+  seconds: number,
+  audio: boolean,
+  codecArgs: string[],
+): Promise<string> {
+  const file = join(dir, name);
+  const inputs = ['-f', 'lavfi', '-i', `testsrc2=duration=${seconds}:size=320x180:rate=25`];
+  if (audio) inputs.push('-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`);
+  await run('ffmpeg', ['-v', 'error', ...inputs, ...codecArgs, '-y', file], { timeout: 120_000 });
+  return file;
+}
+
 async function ffprobeDuration(file: string): Promise<number> {
   const { stdout } = await run('ffprobe', [
     '-v',
@@ -63,27 +77,7 @@ const CASES: { name: string; args: string[] }[] = [
 describe('probeDuration on files ffmpeg made', () => {
   for (const c of CASES) {
     it(`${c.name}: the duration ffprobe reports, from a few header reads`, async () => {
-      const file = join(dir, c.name);
-      await run(
-        'ffmpeg',
-        [
-          '-v',
-          'error',
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=duration=7.5:size=320x180:rate=25',
-          '-f',
-          'lavfi',
-          '-i',
-          'sine=frequency=440:duration=7.5',
-          ...(c.args.includes('-c:a') ? [] : ['-an']),
-          ...c.args,
-          '-y',
-          file,
-        ],
-        { timeout: 120_000 },
-      );
+      const file = await makeMedia(c.name, 7.5, c.args.includes('-c:a'), c.args);
       const bytes = new Uint8Array(await readFile(file));
       const r = reader(bytes);
       const seconds = await probeDuration(r.read, bytes.length);
@@ -141,27 +135,9 @@ describe('probeDuration on bytes that are not a usable header', () => {
 
 describe('probeDuration on mutated headers (fast-check)', () => {
   it('never throws, never reads outside the file, and answers unknown or a sane duration', async () => {
-    const mkv = join(dir, 'fuzz.mkv');
-    const mp4 = join(dir, 'fuzz.mp4');
-    for (const [file, extra] of [
-      [mkv, []],
-      [mp4, ['-movflags', '+faststart']],
-    ] as const) {
-      await run(
-        'ffmpeg',
-        [
-          '-v',
-          'error',
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=duration=1:size=160x90:rate=10',
-          '-c:v',
-          'libx264',
-        ].concat(['-preset', 'ultrafast', ...extra, '-y', file]),
-        { timeout: 60_000 },
-      );
-    }
+    const x264 = ['-c:v', 'libx264', '-preset', 'ultrafast'];
+    const mkv = await makeMedia('fuzz.mkv', 1, false, x264);
+    const mp4 = await makeMedia('fuzz.mp4', 1, false, [...x264, '-movflags', '+faststart']);
     // The headers only: the first 4 KiB hold ftyp/moov (faststart) and the EBML header/Segment/Info.
     const seeds = [
       new Uint8Array(await readFile(mkv)).subarray(0, 4096),
