@@ -1,5 +1,5 @@
 /** The catalog as dream-cli sees it: the network's (network.catalog_url) or this node's own. */
-import { CatalogClient, CatalogClientError } from '@dream/catalog';
+import { CatalogClient, CatalogClientError } from '@dream/catalog/client';
 import type { DreamConfig } from '@dream/config';
 import { localApiBase } from './daemons.js';
 import { CliError } from './errors.js';

@@ -3,7 +3,7 @@
  * for scripts) and which file of the torrent (the largest video; subtitles beside it).
  */
 import { createInterface } from 'node:readline/promises';
-import type { SearchResult } from '@dream/catalog';
+import type { SearchResult } from '@dream/catalog/client';
 import { formatResults } from './commands/search.js';
 import { CliError } from './errors.js';
 

@@ -1,6 +1,6 @@
 /** `dream-cli search <query>`: titles in the catalog, best match first. */
 
-import type { SearchResult } from '@dream/catalog';
+import type { SearchResult } from '@dream/catalog/client';
 import { loadConfig } from '@dream/config';
 import type { Command } from 'commander';
 import { catalogUrl, withCatalog } from '../catalog.js';

@@ -1,8 +1,8 @@
 /** `dream-cli status`, `ls` and `rm`: what the daemons are doing, and removing a torrent. */
 
-import { loadOrCreateSigningKey, signDelete } from '@dream/catalog';
+import { loadOrCreateSigningKey, signDelete } from '@dream/catalog/client';
 import { loadConfig } from '@dream/config';
-import { DhtClient, type DhtStatus } from '@dream/dht';
+import { DhtClient, type DhtStatus } from '@dream/dht/client';
 import type { Command } from 'commander';
 import { catalogUrl, withCatalog } from '../catalog.js';
 import { EngineApi, type TorrentSummary } from '../engine-api.js';

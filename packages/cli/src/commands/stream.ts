@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadConfig } from '@dream/config';
-import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine';
+import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine/metainfo';
 import type { Command } from 'commander';
 import { catalogUrl, withCatalog } from '../catalog.js';
 import { EngineApi, type TorrentSummary } from '../engine-api.js';

@@ -6,15 +6,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { loadOrCreateSigningKey, signEntry } from '@dream/catalog';
+import { loadOrCreateSigningKey, signEntry } from '@dream/catalog/client';
 import { loadConfig, parseHostPort } from '@dream/config';
-import {
-  createTorrent,
-  MetainfoError,
-  parseTorrent,
-  type TorrentMeta,
-  toMagnet,
-} from '@dream/torrent-engine';
+import { createTorrent } from '@dream/torrent-engine/create';
+import { MetainfoError, parseTorrent, type TorrentMeta, toMagnet } from '@dream/torrent-engine/metainfo';
 import type { Command } from 'commander';
 import { withCatalog } from '../catalog.js';
 import { EngineApi } from '../engine-api.js';
