@@ -43,6 +43,9 @@ export class EngineApi {
   add(body: Record<string, unknown>): Promise<TorrentSummary> {
     return this.call('POST', '/api/torrents', body);
   }
+  addPeers(infohash: string, peers: string[]): Promise<{ added: number }> {
+    return this.call('POST', `/api/torrents/${infohash}/peers`, { peers });
+  }
   list(): Promise<{ torrents: TorrentSummary[] }> {
     return this.call('GET', '/api/torrents');
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTorrent } from '@dream/torrent-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
 import { moovPosition, sampleClip } from '../src/index.js';
 import { DreamNode } from './fixtures/dream-node.js';
 
@@ -97,6 +98,31 @@ describe('stream', () => {
     expect(r.subtitles[0]).toMatch(/episode\.en\.srt$/);
     const sub = await fetch(r.subtitles[0]);
     expect(await sub.text()).toContain('Hello');
+  });
+
+  it('--peer reaches a seeder no DHT or catalog knows (a real libtorrent), for a .torrent file', async () => {
+    const source = join(dir, 'friend');
+    mkdirSync(source);
+    const clip = join(source, 'friend.mp4');
+    await sampleClip(clip, 3, { size: '160x90' });
+    const { torrent } = await createTorrent(clip);
+    const torrentPath = join(dir, 'friend.torrent');
+    writeFileSync(torrentPath, torrent);
+    const seeder = await startLibtorrent({ savePath: source, torrent });
+    try {
+      const r = await run(['stream', torrentPath, '--peer', `127.0.0.1:${seeder.port}`, '--stdout']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.equals(readFileSync(clip))).toBe(true);
+    } finally {
+      await seeder.stop();
+    }
+  });
+
+  it('refuses a --peer that is not host:port, naming it', async () => {
+    const r = await run(['stream', 'pipe test', '--peer', 'localhost', '--print-url']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--peer: expected host:port');
+    expect(r.stderr).toContain('"localhost"');
   });
 
   it('refuses --print-url with --stdout, and a --pick out of range', async () => {

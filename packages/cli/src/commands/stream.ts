@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { loadConfig } from '@dream/config';
+import { loadConfig, parseHostPort } from '@dream/config';
 import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine/metainfo';
 import type { Command } from 'commander';
 import { catalogUrl, withCatalog } from '../catalog.js';
@@ -24,6 +24,7 @@ interface StreamOptions {
   printUrl?: boolean;
   stdout?: boolean;
   file?: string;
+  peer: string[];
 }
 
 interface Target {
@@ -97,10 +98,20 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
     .option('--print-url', 'print the stream URL instead of launching a player')
     .option('--stdout', 'write the video bytes to stdout (e.g. | mpv -)')
     .option('--file <index>', 'which file of a multi-file torrent (default: the largest video)')
+    .option(
+      '--peer <host:port>',
+      'also connect to this peer (a friend seeding it, a LAN box); repeatable',
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    )
     .action(async (query: string, opts: StreamOptions) => {
       const g = globals();
       const { config } = loadConfig({ path: g.config });
       if (opts.printUrl && opts.stdout) throw CliError.usage('choose one of --print-url and --stdout');
+      for (const peer of opts.peer) {
+        if (!parseHostPort(peer))
+          throw CliError.usage(`--peer: expected host:port (or [v6 address]:port), found "${peer}"`);
+      }
       const player = opts.player ?? config.general.player;
       // Check the player before any download starts: a missing player is the user's first fix.
       if (!opts.printUrl && !opts.stdout && !findExecutable(player)) throw CliError.playerMissing(player);
@@ -108,10 +119,12 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       const engine = new EngineApi(config);
       await engine.health();
       const target = await resolveTarget(query, opts, g);
+      const peers = opts.peer.length > 0 ? { peers: opts.peer } : {};
       try {
-        await engine.add(target.body);
+        await engine.add({ ...target.body, ...peers });
       } catch (err) {
         if (!(err instanceof CliError && err.code === 'ENGINE_ALREADY_ADDED')) throw err;
+        if (opts.peer.length > 0) await engine.addPeers(target.infohash, opts.peer);
       }
 
       const started = Date.now();
