@@ -153,8 +153,9 @@ describe('priming the head and tail of a file', () => {
     expect(primePieces({ offset: 0, length: 0 }, MIB)).toEqual([]);
   });
 
-  it('as planner readers, both ends are requested first and interleaved by deadline', () => {
+  it('as planner readers, both ends are requested first, each end piece whole', () => {
     const pieceLength = 256 * KIB;
+    const blocks = pieceLength / (16 * KIB);
     const length = 100 * pieceLength;
     const readers = primeReaders({ offset: 0, length }, MIB);
     expect(readers.map((r) => r.id)).toEqual(['prime:head', 'prime:tail']);
@@ -162,15 +163,40 @@ describe('priming the head and tail of a file', () => {
       snap({
         pieceCount: 100,
         pieceLength,
-        peers: [peer('a', { pieces: 100, maxOutstanding: 8 })],
+        peers: [peer('a', { pieces: 100, maxOutstanding: 2 * blocks })],
         readers,
         background: false,
       }),
     );
-    expect(plan.requests.map((r) => r.piece)).toEqual([0, 99, 0, 99, 0, 99, 0, 99]);
+    // Both are due now; a piece is served only once whole, so one piece goes whole, then the other.
+    expect(plan.requests.map((r) => r.piece)).toEqual([...Array(blocks).fill(0), ...Array(blocks).fill(99)]);
   });
 
-  it("given the piece length: the head's first piece, then the last piece, then both ends interleaved", () => {
+  it('a head prime shorter than a piece still gets its whole first piece before the last piece', () => {
+    // 1% of a 96 MiB file is less than its 1 MiB piece: the head prime ends at byte 1,006,633.
+    // The player waits for piece 0 whole (its bytes are served only once it is verified), so the
+    // blocks past the prime's end are due with the rest of the piece, not after the last piece
+    // (measured before: piece 0 completed after piece 95, the first byte came 2 MiB late).
+    const length = 96 * MIB;
+    const blocks = MIB / (16 * KIB);
+    const readers = primeReaders({ offset: 0, length }, MIB, 'prime', MIB);
+    expect(readers[0]).toMatchObject({ id: 'prime:head', end: 1_006_633 });
+    const player = { id: 'player', start: 0, end: 64 * KIB, playhead: 0, bytesPerSecond: MIB };
+    const plan = planRequests(
+      snap({
+        pieceCount: 96,
+        pieceLength: MIB,
+        peers: [peer('a', { pieces: 96, maxOutstanding: 2 * blocks, downloadRate: 8 * MIB })],
+        readers: [...readers, player],
+        background: false,
+      }),
+    );
+    const pieces = plan.requests.map((r) => r.piece);
+    expect(pieces.slice(0, blocks)).toEqual(Array(blocks).fill(0));
+    expect(pieces.slice(blocks)).toEqual(Array(blocks).fill(95));
+  });
+
+  it("given the piece length: the head's first piece, then the last piece, then the rest of both ends", () => {
     const pieceLength = 256 * KIB;
     const blocks = pieceLength / (16 * KIB);
     // 100 MiB: 1 MiB (four pieces) at each end.
@@ -195,7 +221,9 @@ describe('priming the head and tail of a file', () => {
     const pieces = plan.requests.map((r) => r.piece);
     expect(pieces.slice(0, blocks)).toEqual(Array(blocks).fill(0));
     expect(pieces.slice(blocks, 2 * blocks)).toEqual(Array(blocks).fill(399));
-    expect(pieces.slice(2 * blocks)).toEqual([1, 396, 1, 396, 1, 396, 1, 396]);
+    // Then piece 1 (the player's and head-rest's) and piece 396 (tail-rest's) are due together:
+    // piece 1 whole first, as a player reading on needs it.
+    expect(pieces.slice(2 * blocks)).toEqual(Array(8).fill(1));
   });
 });
 

@@ -976,7 +976,7 @@ export class Torrent extends EventEmitter {
       const last = Math.min(meta.pieceCount - 1, Math.floor((r.end - 1) / meta.pieceLength));
       for (let i = first; i <= last; i++) {
         if (wanted.get(i) && !store.have.get(i)) {
-          demand.streamingRate += r.mediaRate ?? r.bytesPerSecond;
+          demand.streamingRate += r.bytesPerSecond;
           break;
         }
       }

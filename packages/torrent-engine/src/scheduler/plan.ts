@@ -133,10 +133,14 @@ class Planner {
         this.inWindow[piece] = 1;
         const received = s.partial.get(piece)?.received;
         const n = blockCount(g, piece);
+        // No byte is served before its whole piece is verified, so every block of a piece is due
+        // when the first byte the reader needs from it is. Per-block deadlines let another
+        // window's blocks (the tail prime, a second reader) cut into the piece the player waits
+        // for: measured, the first piece completed after 2 MiB instead of 1.
+        const firstNeeded = Math.max(piece * g.pieceLength, r.start);
+        const deadline = now + Math.max(0, firstNeeded - r.playhead) * msPerByte;
         for (let b = 0; b < n; b++) {
           if (received?.get(b)) continue;
-          const at = piece * g.pieceLength + b * g.blockSize;
-          const deadline = now + Math.max(0, at - r.playhead) * msPerByte;
           const key = blockKey(g, piece, b);
           const prev = this.deadlines.get(key);
           if (prev === undefined || deadline < prev) this.deadlines.set(key, deadline);

@@ -43,19 +43,14 @@ export function primePieces(file: FileSpan, pieceLength: number): number[] {
 }
 
 /**
- * How much faster than the media the file's last piece runs its deadlines: all of it is wanted in
- * the instant between the head's first piece and its second (see primeReaders).
- */
-const LAST_PIECE_RATE_FACTOR = 1024;
-
-/**
  * The head and tail as planner readers, so they get deadlines like any window. Given the piece
  * length, the order is what a player needs: the head's first piece now (its very first read), then
  * the whole of the file's last piece (an MP4's moov written last, Matroska cues and an AVI index
  * all end there), before the head's second piece even when a player's own reader wants it, then
- * the rest of both ends, interleaved at the media rate. Without it both ends start now and
- * interleave from the first block, which delays the first read by a tail piece (at 4 MiB/s and
- * 1 MiB pieces, 500 ms instead of 250) and the moov by more. The engine drops them once their
+ * the rest of both ends by deadline at the media rate. The planner gives all blocks of a piece the
+ * deadline of its first needed byte, so placing the last piece's start is enough. Without this
+ * order both ends start now, which delays the first read by a tail piece (at 4 MiB/s and 1 MiB
+ * pieces, 500 ms instead of 250) and the moov by more. The engine drops them once their
  * pieces are verified or the file closes.
  */
 export function primeReaders(
@@ -79,17 +74,8 @@ export function primeReaders(
     return [reader('head', head.start, head.end, 0), reader('tail', tail.start, tail.end, 0)];
   const firstEnd = Math.min(head.end, (Math.floor(head.start / pieceLength) + 1) * pieceLength);
   const lastStart = Math.max(tail.start, Math.floor((tail.end - 1) / pieceLength) * pieceLength);
-  // The last piece: its first block due half a block (8 KiB of media) before the head's second
-  // piece, its last block still before that, so the whole piece goes between the two.
-  const lastRate = bytesPerSecond * LAST_PIECE_RATE_FACTOR;
-  const lastPiece: ReaderState = {
-    id: `${idPrefix}:tail`,
-    start: lastStart,
-    end: tail.end,
-    playhead: lastStart - Math.max(0, firstEnd - head.start - 8192) * LAST_PIECE_RATE_FACTOR,
-    bytesPerSecond: lastRate,
-    mediaRate: bytesPerSecond,
-  };
+  // The last piece is due half a block (8 KiB of media) before the head's second piece.
+  const lastPiece = reader('tail', lastStart, tail.end, Math.max(0, firstEnd - head.start - 8192));
   const out = [reader('head', head.start, firstEnd, 0), lastPiece];
   // Then the rest of both ends, from where the head's second piece starts.
   const restDelay = firstEnd - head.start;

@@ -62,11 +62,6 @@ export interface ReaderState {
   end: number; // exclusive
   playhead: number; // usually == start (the read position)
   bytesPerSecond: number; // media rate; > 0
-  /**
-   * The stream's media rate when bytesPerSecond is not it: a prime reader that wants its whole
-   * range at one instant runs its deadlines at a much higher rate. Used for bandwidth shares.
-   */
-  mediaRate?: number;
 }
 
 export interface PlanOptions {
