@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DreamConfig } from '@dream/config';
 import { CliError, EXIT } from './errors.js';
+import { httpText } from './http.js';
 import { findExecutable } from './player.js';
 
 export type DaemonName = 'dream-dht' | 'dream-torrent';
@@ -67,9 +68,8 @@ export function readPid(config: DreamConfig, name: DaemonName): number | undefin
 
 export async function isHealthy(url: string, timeoutMs = 1000): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    await res.arrayBuffer();
-    return res.ok;
+    const res = await httpText(url, { timeoutMs });
+    return res.status >= 200 && res.status <= 299;
   } catch {
     return false;
   }

@@ -5,6 +5,7 @@
 import type { DreamConfig } from '@dream/config';
 import { localApiBase } from './daemons.js';
 import { CliError, EXIT } from './errors.js';
+import { type HttpAnswer, HttpUnreachable, httpText } from './http.js';
 
 export interface TorrentSummary {
   infohash: string;
@@ -60,17 +61,17 @@ export class EngineApi {
   }
 
   async call<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(`${this.base}${path}`, {
+      res = await httpText(`${this.base}${path}`, {
         method,
         headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        timeoutMs,
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code;
-      if (cause === 'ECONNREFUSED' || cause === 'ECONNRESET')
+      const code = err instanceof HttpUnreachable ? err.code : undefined;
+      if (code === 'ECONNREFUSED' || code === 'ECONNRESET')
         throw CliError.daemonDown('dream-torrent', this.base);
       throw new CliError(
         'ENGINE_UNREACHABLE',
@@ -78,9 +79,8 @@ export class EngineApi {
         EXIT.daemonDown,
       );
     }
-    const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
+    const json = res.body ? (JSON.parse(res.body) as unknown) : undefined;
+    if (res.status < 200 || res.status > 299) {
       const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new CliError(
         `ENGINE_${(e?.code ?? String(res.status)).toUpperCase().replace(/-/g, '_')}`,

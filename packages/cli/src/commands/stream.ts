@@ -4,7 +4,6 @@
  * URL, or pipe the bytes to stdout. Stays until the player exits; Ctrl-C stops the player too.
  */
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { loadConfig, parseHostPort } from '@dream/config';
 import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine/metainfo';
@@ -13,6 +12,7 @@ import { catalogUrl, withCatalog } from '../catalog.js';
 import { EngineApi, type TorrentSummary } from '../engine-api.js';
 import { CliError, EXIT } from '../errors.js';
 import { bytes } from '../format.js';
+import { httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
 import { chooseFiles, pickResult } from '../pick.js';
 import { findExecutable, launchPlayer } from '../player.js';
@@ -150,8 +150,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         subtitles = chosen.subtitles.map((s) => s.url);
         // Ask for the first byte: it opens a reader (priming head and tail) and returns once the
         // first verified piece is there, which is when a player can start.
-        const first = await fetch(url, { headers: { range: 'bytes=0-0' } });
-        await first.arrayBuffer();
+        const first = await httpText(url, { headers: { range: 'bytes=0-0' } });
         if (first.status !== 206 && first.status !== 200)
           throw new CliError('STREAM_FAILED', `the stream answered ${first.status}`, EXIT.unexpected);
       } finally {
@@ -164,14 +163,14 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         return;
       }
       if (opts.stdout) {
-        const res = await fetch(url);
-        if (!res.ok || !res.body)
-          throw new CliError('STREAM_FAILED', `the stream answered ${res.status}`, EXIT.unexpected);
-        await pipeline(Readable.fromWeb(res.body as never), process.stdout).catch(
-          (err: NodeJS.ErrnoException) => {
-            if (err.code !== 'EPIPE') throw err; // the player closed its input: that is how it ends
-          },
-        );
+        const res = await httpOpen(url, {});
+        if (res.statusCode !== 200) {
+          res.destroy();
+          throw new CliError('STREAM_FAILED', `the stream answered ${res.statusCode}`, EXIT.unexpected);
+        }
+        await pipeline(res, process.stdout).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EPIPE') throw err; // the player closed its input: that is how it ends
+        });
         return;
       }
 
