@@ -28,7 +28,7 @@ import { peerflix } from './competitors/peerflix.js';
 import { webtorrent } from './competitors/webtorrent.js';
 import { spawnClient } from './lib/child.js';
 import { type Contender, NotAvailable, type StreamRequest } from './lib/contender.js';
-import { dream } from './lib/dream.js';
+import { DREAM_CLI_BIN, dream } from './lib/dream.js';
 import { type BadRangeAnswer, rangeOf, timeRangeWhenUp, unsatisfiableRange } from './lib/http.js';
 import { DEFAULT_VIDEO, ensureTestVideo, firstDecodedFrame, topLevelBoxes } from './lib/media.js';
 import { readThenHold, SimulatedPlayer } from './lib/player.js';
@@ -400,6 +400,7 @@ export async function run(): Promise<string> {
     if (contenders.includes(webtorrent)) startup.set('webtorrent-cli', await cliStartMs(WEBTORRENT_BIN));
     if (contenders.includes(peerflix)) startup.set('peerflix', await cliStartMs(PEERFLIX_BIN));
   }
+  if (contenders.includes(dream)) startup.set('dream-cli', await cliStartMs(DREAM_CLI_BIN));
 
   const names = contenders.map((c) => c.name);
   const rows = scenarioRows();
@@ -470,9 +471,11 @@ export async function run(): Promise<string> {
       `daemon. ${ROUNDS} rounds per client and seeder rate, each with a fresh client and empty storage, interleaved; ` +
       'figures are medians with the range (min–max) of the rounds.',
     '',
-    'Times count from the moment the stream is asked for: for webtorrent-cli and peerflix the spawn of the',
-    'CLI (what a user types), for Dream the control API call `dream-cli stream` makes, with the daemon',
-    `already running (the issue's definition). The CLIs' own start-up, \`node <cli> --version\`: ${
+    'Times count from the moment the stream is asked for, the spawn of the CLI a user types: `webtorrent',
+    'download <file.torrent>`, `peerflix <file.torrent> --peer <seeder>` and `dream-cli stream <file.torrent> --peer',
+    "<seeder> --print-url` (with dream-torrent already running, the issue's definition; webtorrent, which",
+    "takes no peer address, finds the seeder through a loopback tracker). The CLIs' own",
+    `start-up, \`node <cli> --version\`: ${
       [...startup].map(([n, v]) => `${n} ${Math.round(v)} ms`).join(', ') || 'not measured'
     }.`,
     '',
