@@ -741,6 +741,7 @@ export class Torrent extends EventEmitter {
     const key = blockKey(piece, begin);
     if (peer.inFlight.has(key)) return;
     peer.inFlight.set(key, { piece, begin, length, requestedAt: now });
+    peer.firstRequestAt ??= now;
     if (!peer.wire.amInterested) peer.wire.interested();
     peer.wire.request(piece, begin, length, (err, block) => {
       // Only the request still recorded counts: a cancelled/timed-out one was re-planned already.
