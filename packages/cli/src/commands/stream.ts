@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { loadConfig, parseHostPort } from '@dream/config';
+import { type DreamConfig, loadConfig, parseHostPort } from '@dream/config';
 import { MetainfoError, parseMagnet, parseTorrent } from '@dream/torrent-engine/metainfo';
 import type { Command } from 'commander';
 import { catalogUrl, withCatalog } from '../catalog.js';
@@ -33,8 +33,7 @@ interface Target {
   title: string | undefined;
 }
 
-async function resolveTarget(arg: string, opts: StreamOptions, g: GlobalOptions): Promise<Target> {
-  const { config } = loadConfig({ path: g.config });
+async function resolveTarget(arg: string, opts: StreamOptions, config: DreamConfig): Promise<Target> {
   if (/^magnet:\?/i.test(arg) || /^[0-9a-f]{40}$/i.test(arg) || /^[a-z2-7]{32}$/i.test(arg)) {
     try {
       const m = parseMagnet(arg);
@@ -118,7 +117,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
 
       const engine = new EngineApi(config);
       await engine.health();
-      const target = await resolveTarget(query, opts, g);
+      const target = await resolveTarget(query, opts, config);
       const peers = opts.peer.length > 0 ? { peers: opts.peer } : {};
       try {
         await engine.add({ ...target.body, ...peers });
