@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 const root = resolve(new URL('..', import.meta.url).pathname);
 const sandbox = join(root, '.quickstart');
 const config = join(sandbox, 'config.toml');
-const cliBin = join(root, 'packages/cli/dist/bin/dream-cli.js');
+const cliBin = join(root, 'packages/cli/dist/dream-cli.mjs');
 const stopAfter = process.argv.includes('--stop');
 
 const step = (msg) => console.log(`\n==> ${msg}`);

@@ -20,7 +20,7 @@ import { type Contender, type LaunchedStream, NotAvailable, type StreamRequest }
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** Built code, like every daemon the tests and users run (`pnpm bench` builds first). */
 export const DREAM_TORRENT_BIN = join(ROOT, 'packages', 'torrent-engine', 'dist', 'bin', 'dream-torrent.js');
-export const DREAM_CLI_BIN = join(ROOT, 'packages', 'cli', 'dist', 'bin', 'dream-cli.js');
+export const DREAM_CLI_BIN = join(ROOT, 'packages', 'cli', 'dist', 'dream-cli.mjs');
 
 /** TOML for a daemon confined to `workDir` and loopback. */
 export function benchConfig(workDir: string, streamPort: number): string {

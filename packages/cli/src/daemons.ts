@@ -35,7 +35,10 @@ export function localApiBase(config: DreamConfig): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.stream.port}`;
 }
 
-/** The daemon's entry point: the workspace's built bin next to this package, else one on PATH. */
+/**
+ * The daemon's entry point: the workspace's built bin next to this package, else one on PATH. `here`
+ * is packages/cli/dist both for tsc's daemons.js and for the bundle, dist/dream-cli.mjs.
+ */
 export function daemonCommand(name: DaemonName): string[] {
   const pkg = name === 'dream-dht' ? 'dht' : 'torrent-engine';
   const here = dirname(fileURLToPath(import.meta.url));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EXIT, findExecutable, playerArgs } from '@dream/cli';
 import { describe, expect, it } from 'vitest';
 
-const bin = new URL('../dist/bin/dream-cli.js', import.meta.url).pathname;
+const bin = new URL('../dist/dream-cli.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dream-cli-'));
 const env = { ...process.env, XDG_CONFIG_HOME: join(dir, 'xdg'), DREAM_CONFIG: '' };
 const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });

@@ -15,7 +15,7 @@ import { EXIT } from '@dream/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './fixtures/dream-node.js';
 
-const bin = new URL('../dist/bin/dream-cli.js', import.meta.url).pathname;
+const bin = new URL('../dist/dream-cli.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dream-cli-search-'));
 let close: () => Promise<void> = async () => {};
 let config = '';
