@@ -252,6 +252,62 @@ describe('PieceStore: layout', () => {
     expect(() => store.setFileSelection([2])).toThrow(/outside/);
     await store.close();
   });
+
+  it('prepares a file before its first piece: created at full size, only if selected and missing', async () => {
+    const t = buildTorrent({
+      name: 'prep',
+      files: [
+        { path: ['a'], length: 40_000 },
+        { path: ['b'], length: 40_000 },
+      ],
+    });
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    store.setFileSelection([1]);
+    expect(await store.prepareFile(0)).toBe(false); // not selected: nothing created
+    expect(await store.prepareFile(1)).toBe(true);
+    expect(await walk(root)).toEqual(['prep/b']);
+    expect((await stat(join(root, 'prep', 'b'))).size).toBe(40_000); // sparse, final size
+    expect(await store.prepareFile(7)).toBe(false); // no such file: no error either
+    // The prepared file takes the data as usual, and a complete file is not prepared again.
+    await writeAll(store, t.data, [2, 3, 4]);
+    expect(await store.prepareFile(1)).toBe(false);
+    expect(await readFile(join(root, 'prep', 'b'))).toEqual(fileSlice(meta, t.data, 1));
+    await store.close();
+    expect(await store.prepareFile(1)).toBe(false); // closed: refused quietly
+  });
+
+  it('a hash-checked piece is readable while it is written, as a copy, and had only once on disk', async () => {
+    const t = buildTorrent({ name: 'mem', length: 100_000, pieceLength: 32_768 });
+    const meta = parseTorrent(t.bytes);
+    const store = await PieceStore.open(meta, { root });
+    const piece = Buffer.from(piecesOf(t.data, meta.pieceLength)[1] as Buffer);
+    let duringWrite: { have: boolean; verified: boolean; read: Promise<Uint8Array> } | undefined;
+    store.once('verified', (index) => {
+      expect(index).toBe(1);
+      duringWrite = {
+        have: store.have.get(1),
+        verified: store.isVerified(1),
+        read: store.read(0, 32_768 + 1000, 5000),
+      };
+    });
+    expect(store.isVerified(1)).toBe(false);
+    expect(await store.writePiece(1, piece)).toBe('ok');
+    expect(duringWrite?.have).toBe(false); // not durable yet: not offered to peers, not in resume data
+    expect(duringWrite?.verified).toBe(true);
+    piece.fill(0); // the engine reuses its piece buffers once the write is done
+    expect(Buffer.from(await duringWrite!.read)).toEqual(t.data.subarray(32_768 + 1000, 32_768 + 6000));
+    expect(store.have.get(1)).toBe(true);
+    // A piece that fails its hash is never readable.
+    const bad = Buffer.from(piecesOf(t.data, meta.pieceLength)[2] as Buffer);
+    bad[0] = (bad[0] ?? 0) ^ 1;
+    let sawBad = false;
+    store.once('verified', () => (sawBad = true));
+    expect(await store.writePiece(2, bad)).toBe('hash-mismatch');
+    expect(sawBad).toBe(false);
+    expect(store.isVerified(2)).toBe(false);
+    await store.close();
+  });
 });
 
 describe('PieceStore: nothing is written outside the root', () => {

@@ -28,14 +28,15 @@ function fakeTorrent(size: number) {
   } as unknown as TorrentMeta;
   const store = {
     have,
+    isVerified: (p: number) => have.get(p),
     async read(_file: number, offset: number, length: number) {
       for (let p = Math.floor(offset / PIECE); p <= Math.floor((offset + length - 1) / PIECE); p++) {
         if (!have.get(p)) throw new Error(`read of unverified piece ${p}`);
       }
       return data.subarray(offset, offset + length);
     },
-    on: (e: 'piece', l: (i: number) => void) => events.on(e, l),
-    off: (e: 'piece', l: (i: number) => void) => events.off(e, l),
+    on: (e: 'piece' | 'verified', l: (i: number) => void) => events.on(e, l),
+    off: (e: 'piece' | 'verified', l: (i: number) => void) => events.off(e, l),
   };
   const torrent: StreamableTorrent = {
     infohash: meta.infohash,

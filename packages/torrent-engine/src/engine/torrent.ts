@@ -11,7 +11,7 @@ import utMetadata from 'ut_metadata';
 import utPex from 'ut_pex';
 import { Bitfield, type PeerAddress } from '../bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
-import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
+import { parseInfo, type TorrentFile, type TorrentMeta } from '../metainfo/index.js';
 import { GlobalLimits, TorrentLimits } from '../ratelimit/index.js';
 import type { ResumeData } from '../resume/index.js';
 import { outstandingFor, planRequests, type TorrentDemand } from '../scheduler/index.js';
@@ -278,7 +278,11 @@ export class Torrent extends EventEmitter {
           });
           if (this.selection !== 'all') store.setFileSelection(this.selection);
           this.updateState();
-          this.markResumeDirty(true);
+          // The resume data is fsynced; create the data file first (see prepareFile), while the
+          // first peers are dialled. A paused torrent touches no data file until it is resumed.
+          const largest = this.paused ? undefined : largestFile(meta);
+          const prepared = largest === undefined ? Promise.resolve(false) : store.prepareFile(largest);
+          void prepared.then(() => this.markResumeDirty(true));
         } catch (err) {
           this.state = 'error';
           this.error = (err as Error).message;
@@ -1003,6 +1007,10 @@ export class Torrent extends EventEmitter {
   /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */
   setReader(id: string, window: ReaderState | undefined): void {
     const had = this.readers.has(id);
+    if (window && !had && this.meta && this.store) {
+      const file = fileAtOffset(this.meta, window.start);
+      if (file !== undefined) void this.store.prepareFile(file);
+    }
     if (window) this.readers.set(id, window);
     else this.readers.delete(id);
     if (had !== this.readers.has(id)) this.host.readersChanged?.();
@@ -1199,4 +1207,18 @@ function parseHostPort(s: string): PeerAddress | undefined {
   const port = Number(m[2]);
   if (!(port > 0 && port < 65536)) return undefined;
   return { host: m[1], port };
+}
+
+/** The largest non-pad file: what a player of this torrent most likely opens first. */
+function largestFile(meta: TorrentMeta): number | undefined {
+  let best: TorrentFile | undefined;
+  for (const f of meta.files) if (!f.pad && (!best || f.length > best.length)) best = f;
+  return best?.index;
+}
+
+/** The non-pad file holding byte `offset` of the torrent's linear byte space. */
+function fileAtOffset(meta: TorrentMeta, offset: number): number | undefined {
+  for (const f of meta.files)
+    if (!f.pad && offset >= f.offset && offset < f.offset + f.length) return f.index;
+  return undefined;
 }

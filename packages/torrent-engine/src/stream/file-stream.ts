@@ -61,6 +61,9 @@ export function createFileStream(
       void pump();
     }
   };
+  // 'verified' comes first (the piece is readable from memory while it is written); 'piece' for
+  // a piece a recheck or another path made had.
+  store.on('verified', onPiece);
   store.on('piece', onPiece);
 
   const stream = new Readable({
@@ -75,6 +78,7 @@ export function createFileStream(
   });
 
   const cleanup = () => {
+    store.off('verified', onPiece);
     store.off('piece', onPiece);
     signal.removeEventListener('abort', onAbort);
     unregister();
@@ -90,7 +94,7 @@ export function createFileStream(
       while (position <= end && !stream.destroyed) {
         const abs = file.offset + position;
         const piece = Math.floor(abs / meta.pieceLength);
-        if (!store.have.get(piece)) {
+        if (!store.isVerified(piece)) {
           waitingFor = piece;
           torrent.replan();
           return; // onPiece resumes us

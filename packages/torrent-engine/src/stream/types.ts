@@ -6,11 +6,15 @@ import type { TorrentMeta } from '../metainfo/index.js';
 import type { PieceBits, ReaderState } from '../scheduler/index.js';
 
 export interface VerifiedPieces {
+  /** Pieces on disk. */
   readonly have: PieceBits;
+  /** On disk, or hash-checked and still being written: readable either way. */
+  isVerified(index: number): boolean;
   /** File-relative read of verified bytes only (throws if a piece in the range is not verified). */
   read(fileIndex: number, offset: number, length: number): Promise<Uint8Array>;
-  on(event: 'piece', listener: (index: number) => void): unknown;
-  off(event: 'piece', listener: (index: number) => void): unknown;
+  /** 'verified' when a piece's hash checked (readable), 'piece' when it is also on disk. */
+  on(event: 'piece' | 'verified', listener: (index: number) => void): unknown;
+  off(event: 'piece' | 'verified', listener: (index: number) => void): unknown;
 }
 
 export interface RegisteredReader {
