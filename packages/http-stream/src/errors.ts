@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   FILE_NOT_FOUND: 404,
   /** No route matches the URL. */
   NOT_FOUND: 404,
+  /** The file went away while the request waited for its bytes (its source stopped or was removed). */
+  GONE: 410,
   /** If-Match did not match the file's entity-tag. */
   PRECONDITION_FAILED: 412,
   /** The Range header is well-formed but inverted or starts past the end of the file. */

@@ -6,10 +6,10 @@
  * See docs/design/http-range.md.
  */
 import { randomBytes } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyStream } from './body.js';
 import { contentTypeFor, isMedia } from './content-type.js';
-import { type HttpProblem, problem } from './errors.js';
+import { type ErrorCode, type HttpProblem, problem } from './errors.js';
 import { planResponse } from './plan.js';
 import { encodePath, parseFileSelector, parseInfohash } from './target.js';
 import type { SeekableFile, StreamSource } from './types.js';
@@ -89,6 +89,9 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
   }
 
   return async (app) => {
+    // Here, not only in buildStreamApp: a host app (dream-torrent's daemon) mounts these routes
+    // beside its own, and its handler does not know our catalogue.
+    app.setErrorHandler(streamErrorHandler);
     // Registered under a prefix (e.g. { prefix: '/api' }), URLs we generate must carry it.
     const prefix = app.prefix;
     const fileRoute = `${prefix}/stream/`;
@@ -197,4 +200,31 @@ export function playlist(list: FileListing): string {
   if (list.name !== undefined) out += `#PLAYLIST:${m3uText(list.name)}\n`;
   for (const f of entries) out += `#EXTINF:-1,${m3uText(f.path)}\n${f.url}\n`;
   return out;
+}
+
+/** Fastify's own client errors (bad URL, bad header) and readers' statusCode mapped onto our catalogue. */
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 410) return 'GONE';
+  if (status >= 400 && status < 500) return 'BAD_PATH';
+  return 'INTERNAL';
+}
+
+/** Every error as `{"error":{"code","message"}}`; a 5xx is logged and its details kept out of the body. */
+export function streamErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const status = error.statusCode ?? 500;
+  if (status >= 500) request.log.error({ err: error }, 'stream request failed');
+  const p = problem(codeForStatus(status), status >= 500 ? 'internal error' : error.message);
+  // A reader that failed before its first byte leaves the headers planned for the file on the
+  // reply (Content-Length 1 for `bytes=0-0`): they would cut the error body short or mislabel it.
+  for (const name of [
+    'content-length',
+    'content-range',
+    'content-type',
+    'content-disposition',
+    'etag',
+    'last-modified',
+  ])
+    reply.removeHeader(name);
+  return reply.code(status).send(p.body);
 }

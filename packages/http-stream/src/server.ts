@@ -5,15 +5,14 @@
 import type { Logger } from '@dream/config';
 import Fastify, {
   type FastifyBaseLogger,
-  type FastifyError,
   type FastifyInstance,
   type FastifyReply,
   LogController,
 } from 'fastify';
 import { installCors } from './cors.js';
-import { type ErrorCode, problem } from './errors.js';
+import { problem } from './errors.js';
 import { hostGuard } from './host-guard.js';
-import { streamRoutes } from './routes.js';
+import { codeForStatus, streamErrorHandler, streamRoutes } from './routes.js';
 import type { StreamSource } from './types.js';
 
 export interface StreamServerOptions {
@@ -36,13 +35,6 @@ export interface StreamServer {
 }
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '']);
-
-/** Fastify's own client errors (bad URL, bad header) mapped onto our catalogue. */
-function codeForStatus(status: number): ErrorCode {
-  if (status === 404) return 'NOT_FOUND';
-  if (status >= 400 && status < 500) return 'BAD_PATH';
-  return 'INTERNAL';
-}
 
 export function buildStreamApp(
   source: StreamSource,
@@ -71,12 +63,8 @@ export function buildStreamApp(
     const p = problem('NOT_FOUND', `no route for ${request.method} ${request.url.slice(0, 200)}`);
     return reply.code(p.status).send(p.body);
   });
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 500) request.log.error({ err: error }, 'stream request failed');
-    const p = problem(codeForStatus(status), status >= 500 ? 'internal error' : error.message);
-    return reply.code(status).send(p.body);
-  });
+  // Errors before routing (fastify's malformed-URL errors); the routes carry the same handler.
+  app.setErrorHandler(streamErrorHandler);
   app.register(streamRoutes(source));
   return app;
 }

@@ -8,8 +8,9 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStreamServer, type SeekableFile, type StreamServer } from '../src/index.js';
+import { createStreamServer, type SeekableFile, type StreamServer, streamRoutes } from '../src/index.js';
 import { byteAt, expectedBytes, get, memorySource, newLog, slowFile, until, virtualFile } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -26,13 +27,22 @@ const big: SeekableFile[] = Array.from({ length: 10 }, (_, i) =>
 const IH4 = '4'.repeat(40);
 
 /** Readers that misbehave the ways a storage layer can: throw, fail midway, send too much or too little. */
-function faulty(path: string, behaviour: 'throws' | 'fails' | 'long' | 'short'): SeekableFile {
+function faulty(path: string, behaviour: 'throws' | 'fails' | 'long' | 'short' | 'gone'): SeekableFile {
   return {
     path,
     size: 1 * MiB,
     etag: `faulty:${path}`,
     createReadStream(start, end) {
       if (behaviour === 'throws') throw new Error('storage is gone');
+      if (behaviour === 'gone') {
+        // Waits for bytes, then its source goes away (a torrent removed while a player waited).
+        const r = new Readable({ read() {} });
+        setTimeout(
+          () => r.destroy(Object.assign(new Error('the source went away'), { statusCode: 410 })),
+          30,
+        );
+        return r;
+      }
       const len = end - start + 1;
       const chunks = [expectedBytes(9, start, start + Math.floor(len / 2) - 1)];
       if (behaviour === 'long') chunks.push(expectedBytes(9, 0, len));
@@ -53,6 +63,7 @@ const torrents: Record<string, SeekableFile[]> = {
     faulty('fails.mkv', 'fails'),
     faulty('long.mkv', 'long'),
     faulty('short.mkv', 'short'),
+    faulty('gone.mkv', 'gone'),
   ],
   [IH1]: [slowFile('slow.mp4', 10 * MiB, 7, { chunk: 16 * 1024, delayMs: 20 }, slowLog), ...big.slice(0, 3)],
   [IH2]: big.slice(3, 7),
@@ -160,6 +171,25 @@ describe('misbehaving readers', () => {
     expect(res.status).toBe(500);
     expect(res.headers['content-range']).toBeUndefined();
     expect(JSON.parse(res.body.toString()).error.code).toBe('INTERNAL');
+  });
+
+  it('a reader whose source goes away before its first byte: 410 GONE with the whole JSON body, also mounted in a host app', async () => {
+    const host = Fastify({ logger: false });
+    await host.register(streamRoutes(memorySource(torrents)));
+    await host.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const hostUrl = `http://127.0.0.1:${(host.server.address() as { port: number }).port}`;
+      for (const base of [server.url, hostUrl]) {
+        const res = await get(`${base}/stream/${IH4}/4`, { range: 'bytes=0-0' });
+        expect(res.status).toBe(410);
+        expect(res.headers['content-range']).toBeUndefined();
+        expect(JSON.parse(res.body.toString())).toEqual({
+          error: { code: 'GONE', message: 'the source went away' },
+        });
+      }
+    } finally {
+      await host.close();
+    }
   });
 
   for (const [index, name] of [

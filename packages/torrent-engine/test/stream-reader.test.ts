@@ -35,8 +35,8 @@ function fakeTorrent(size: number) {
       }
       return data.subarray(offset, offset + length);
     },
-    on: (e: 'piece' | 'verified', l: (i: number) => void) => events.on(e, l),
-    off: (e: 'piece' | 'verified', l: (i: number) => void) => events.off(e, l),
+    on: (e: string, l: (...args: never[]) => void) => events.on(e, l),
+    off: (e: string, l: (...args: never[]) => void) => events.off(e, l),
   };
   const torrent: StreamableTorrent = {
     infohash: meta.infohash,
@@ -63,7 +63,7 @@ function fakeTorrent(size: number) {
     }
     return false;
   };
-  return { data, have, torrent, readers, fetchOne, meta };
+  return { data, have, torrent, readers, fetchOne, meta, events };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -154,5 +154,20 @@ describe('file stream over verified pieces', () => {
     await tick();
     expect(readers.size).toBe(0);
     expect(s.destroyed).toBe(true);
+  });
+
+  it('a reader waiting for a piece ends with an error when the torrent stops, and unregisters', async () => {
+    const { torrent, readers, meta, events } = fakeTorrent(PIECE * 10);
+    const s = createFileStream(torrent, meta.files[0]!, 0, meta.length - 1, new AbortController().signal, {
+      bytesPerSecond: 1e6,
+      readaheadSeconds: 5,
+    });
+    const failed = new Promise<Error>((resolve) => s.on('error', resolve));
+    s.resume(); // waits for piece 0, which never comes
+    await tick();
+    events.emit('closed'); // the store closed: the torrent was stopped or removed
+    expect((await failed).message).toContain('stopped or removed');
+    expect(readers.size).toBe(0);
+    expect(events.listenerCount('piece') + events.listenerCount('verified')).toBe(0);
   });
 });

@@ -67,6 +67,8 @@ export interface PieceStoreEvents {
   lost: [index: number];
   /** A background flush failed (disk full, I/O error); the previous resume data stays valid. */
   error: [err: Error];
+  /** The store was closed (the torrent stopped or was removed): no piece will come any more. */
+  closed: [];
 }
 
 export class PieceStore extends EventEmitter<PieceStoreEvents> {
@@ -653,6 +655,9 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     await this.flush().catch(() => undefined);
     this.closed = true;
     if (this.flushTimer) clearTimeout(this.flushTimer);
+    // Readers waiting for a piece (a player's stream) would wait forever: the torrent was stopped
+    // or removed, and no piece will come.
+    this.emit('closed');
     await this.pool.closeAll();
     if (!this.inPlace) this.releasePaths();
   }

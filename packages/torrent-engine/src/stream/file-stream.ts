@@ -65,6 +65,12 @@ export function createFileStream(
   // a piece a recheck or another path made had.
   store.on('verified', onPiece);
   store.on('piece', onPiece);
+  // The torrent was stopped or removed: end the stream with an error (the player's connection is
+  // cut) rather than leave it waiting for a piece that will never come.
+  // 410 Gone for the HTTP server, when no byte was sent yet.
+  const onClosed = () =>
+    stream.destroy(Object.assign(new Error('the torrent was stopped or removed'), { statusCode: 410 }));
+  store.on('closed', onClosed);
 
   const stream = new Readable({
     highWaterMark: CHUNK,
@@ -80,6 +86,7 @@ export function createFileStream(
   const cleanup = () => {
     store.off('verified', onPiece);
     store.off('piece', onPiece);
+    store.off('closed', onClosed);
     signal.removeEventListener('abort', onAbort);
     unregister();
   };

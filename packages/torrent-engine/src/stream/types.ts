@@ -12,9 +12,14 @@ export interface VerifiedPieces {
   isVerified(index: number): boolean;
   /** File-relative read of verified bytes only (throws if a piece in the range is not verified). */
   read(fileIndex: number, offset: number, length: number): Promise<Uint8Array>;
-  /** 'verified' when a piece's hash checked (readable), 'piece' when it is also on disk. */
+  /**
+   * 'verified' when a piece's hash checked (readable), 'piece' when it is also on disk; 'closed'
+   * when the torrent stopped or was removed (nothing more will be verified).
+   */
   on(event: 'piece' | 'verified', listener: (index: number) => void): unknown;
+  on(event: 'closed', listener: () => void): unknown;
   off(event: 'piece' | 'verified', listener: (index: number) => void): unknown;
+  off(event: 'closed', listener: () => void): unknown;
 }
 
 export interface RegisteredReader {
