@@ -17,6 +17,8 @@ export interface HttpOptions {
   body?: string;
   /** Give up after this long; none by default (a stream may wait for its first peer). */
   timeoutMs?: number;
+  /** Give up when this aborts (the request fails with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** Thrown when no answer came: `code` is the socket's (ECONNREFUSED, ...) or 'ETIMEDOUT'. */
@@ -32,7 +34,11 @@ export class HttpUnreachable extends Error {
 /** Sends a request and resolves with the response head, its body left to the caller. */
 export function httpOpen(url: string, options: HttpOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers: options.headers ?? {} });
+    const req = request(url, {
+      method: options.method ?? 'GET',
+      headers: options.headers ?? {},
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const timer = later(options.timeoutMs, () => {
       req.destroy(new HttpUnreachable('ETIMEDOUT', `no answer within ${options.timeoutMs} ms`));
     });

@@ -158,6 +158,43 @@ describe('Ctrl-C while playing', () => {
   });
 });
 
+describe('the player starts while the first piece is on its way', () => {
+  it('is launched with the URL before any byte is verified, and stopped when the stream goes away', async () => {
+    // A torrent nobody seeds: its first piece never comes. The player (a stand-in that records the
+    // URL it was given) must start anyway: its own start-up overlaps the download.
+    const lonely = join(dir, 'lonely');
+    mkdirSync(lonely);
+    await sampleClip(join(lonely, 'lonely.mp4'), 2, { size: '160x90' });
+    const { torrent, meta } = await createTorrent(join(lonely, 'lonely.mp4'));
+    const torrentPath = join(dir, 'lonely.torrent');
+    writeFileSync(torrentPath, torrent);
+    const urlFile = join(dir, 'early-player.url');
+    const player = join(dir, 'earlyplayer');
+    writeFileSync(
+      player,
+      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(urlFile)}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n`,
+    );
+    chmodSync(player, 0o755);
+    const child = node.spawnCli(['stream', torrentPath, '--player', player]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    for (let i = 0; i < 300 && !existsSync(urlFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const started = JSON.parse(readFileSync(urlFile, 'utf8')) as { pid: number; args: string[] };
+    expect(started.args.at(-1)).toMatch(new RegExp(`/stream/${meta.infohash}/`));
+    expect(stderr).toContain('playing lonely.mp4 in');
+    const listed = (await json(['ls'])) as { infohash: string; progress: number }[];
+    expect(listed.find((t) => t.infohash === meta.infohash)?.progress).toBe(0); // the player started first
+    // The torrent is removed while the player waits: the CLI says so and stops the player.
+    await json(['rm', meta.infohash]);
+    const status = await exited;
+    expect(status, stderr).not.toBe(0);
+    expect(stderr).toContain('the stream answered 410: the torrent was stopped or removed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(() => process.kill(started.pid, 0)).toThrow(); // the player is gone too
+  });
+});
+
 describe('rm', () => {
   it('stops seeding and unpublishes; the uploaded file stays where it was', async () => {
     const clip = join(dir, 'gone.mp4');

@@ -1,7 +1,8 @@
 /**
  * `dream-cli stream <query | magnet | infohash | file.torrent>`: find it, add it to dream-torrent,
- * show buffering until the first verified bytes are there, then play it (mpv by default), print the
- * URL, or pipe the bytes to stdout. Stays until the player exits; Ctrl-C stops the player too.
+ * start the player (mpv by default) on its URL at once and show buffering until the first verified
+ * bytes are there; or print the URL, or pipe the bytes to stdout, once they are. Stays until the
+ * player exits; Ctrl-C stops the player too.
  */
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
@@ -79,6 +80,16 @@ async function resolveTarget(arg: string, opts: StreamOptions, config: DreamConf
   };
 }
 
+/** ': <message>' from a stream server's `{"error":{"message"}}` body, or nothing. */
+function errorMessageOf(body: string): string {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? `: ${message}` : '';
+  } catch {
+    return '';
+  }
+}
+
 function status(s: TorrentSummary | undefined, started: number): string {
   const secs = ((Date.now() - started) / 1000).toFixed(1);
   if (!s) return `buffering ${secs}s`;
@@ -135,6 +146,10 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
           () => {},
         );
       }, 500);
+      const stopTicker = () => {
+        clearInterval(ticker);
+        if (tty) process.stderr.write('\r\x1b[K');
+      };
       let url: string;
       let subtitles: string[] = [];
       try {
@@ -147,21 +162,40 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         const chosen = chooseFiles(listing.files);
         url = (byIndex ?? chosen.video).url;
         subtitles = chosen.subtitles.map((s) => s.url);
-        // Ask for the first byte: it opens a reader (priming head and tail) and returns once the
-        // first verified piece is there, which is when a player can start.
-        const first = await httpText(url, { headers: { range: 'bytes=0-0' } });
-        if (first.status !== 206 && first.status !== 200)
-          throw new CliError('STREAM_FAILED', `the stream answered ${first.status}`, EXIT.unexpected);
-      } finally {
-        clearInterval(ticker);
-        if (tty) process.stderr.write('\r\x1b[K');
+      } catch (err) {
+        stopTicker();
+        throw err;
       }
+      // Ask for the first byte: it opens a reader (priming head and tail) and returns once the
+      // first verified piece is there, which is when a player gets its first bytes.
+      const gaveUp = new AbortController();
+      const firstPiece = httpText(url, { headers: { range: 'bytes=0-0' }, signal: gaveUp.signal })
+        .then(
+          (first) => {
+            if (first.status !== 206 && first.status !== 200)
+              throw new CliError(
+                'STREAM_FAILED',
+                `the stream answered ${first.status}${errorMessageOf(first.body)}`,
+                EXIT.unexpected,
+              );
+          },
+          (err: Error) => {
+            if (gaveUp.signal.aborted) throw err;
+            throw new CliError(
+              'STREAM_FAILED',
+              `the stream ended before its first bytes (${err.message}): dream-torrent stopped or removed the torrent, or exited`,
+              EXIT.unexpected,
+            );
+          },
+        )
+        .finally(stopTicker);
 
-      if (opts.printUrl) {
-        output(g, { url, subtitles, infohash: target.infohash, title: target.title }, () => url);
-        return;
-      }
-      if (opts.stdout) {
+      if (opts.printUrl || opts.stdout) {
+        await firstPiece;
+        if (opts.printUrl) {
+          output(g, { url, subtitles, infohash: target.infohash, title: target.title }, () => url);
+          return;
+        }
         const res = await httpOpen(url, {});
         if (res.statusCode !== 200) {
           res.destroy();
@@ -173,11 +207,23 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         return;
       }
 
+      // The player starts now, not once the first piece is there: its own start-up (mpv: 300-500
+      // ms here before it asks for a byte) overlaps the download, and the stream holds its first
+      // request until verified bytes are there. The status line goes on until then.
+      if (tty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
       const child = launchPlayer(player, {
         url,
         ...(target.title ? { title: target.title } : {}),
         subtitles,
+      });
+      // A stream that fails before its first piece (the torrent was removed, storage failed) stops
+      // the player: it would wait for bytes that never come.
+      let streamFailure: unknown;
+      firstPiece.catch((err: unknown) => {
+        if (gaveUp.signal.aborted) return;
+        streamFailure = err;
+        child.kill('SIGTERM');
       });
       // Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
       let interrupted = false;
@@ -190,6 +236,8 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      gaveUp.abort(); // a player that quit before the first piece: stop waiting for it
+      if (streamFailure !== undefined) throw streamFailure;
       if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
       if (code !== 0)
         throw new CliError('PLAYER_FAILED', `${player} exited with status ${code}`, EXIT.playerFailed);
