@@ -31,6 +31,7 @@ import { type Contender, NotAvailable, type StreamRequest } from './lib/contende
 import { DREAM_CLI_BIN, dream } from './lib/dream.js';
 import { type BadRangeAnswer, rangeOf, timeRangeWhenUp, unsatisfiableRange } from './lib/http.js';
 import { DEFAULT_VIDEO, ensureTestVideo, firstDecodedFrame, topLevelBoxes } from './lib/media.js';
+import { type HeadlessMpv, headlessMpv } from './lib/mpv.js';
 import { readThenHold, SimulatedPlayer } from './lib/player.js';
 import { TreeMonitor } from './lib/proc.js';
 import { type BenchTorrent, SEEDER_TICK_MS, type Swarm, startSwarm, torrentOf } from './lib/seed.js';
@@ -49,6 +50,8 @@ const PLAY_MS = 2_000;
  * 60 times the 4 MiB/s piece time, and a viewer gave up long before.
  */
 const SEEK_TIMEOUT_MS = 15_000;
+/** A client whose mpv shows no frame in this long counts as failed (listed in the notes). */
+const MPV_TIMEOUT_MS = 60_000;
 /** Read before the pause: about 10 s of the test video, a player that has just started. */
 const PAUSE_AFTER = 8 * MiB;
 /** Dream's default stream.readahead_seconds (packages/config), for the readahead bound. */
@@ -76,6 +79,9 @@ interface Pause {
 
 interface ClientResult {
   rounds: Round[];
+  /** Spawn to mpv's first frame, mpv launched by the client's own option (undefined: failed). */
+  mpvFrameMs: (number | undefined)[];
+  mpvNotes: string[];
   failure?: string;
   badRange?: BadRangeAnswer;
   pause?: Pause;
@@ -109,9 +115,11 @@ async function withClient<T>(
   swarm: Swarm,
   t: BenchTorrent,
   body: (url: string, askedAt: number, before: number, monitor: TreeMonitor | undefined) => Promise<T>,
+  mpvEnv?: NodeJS.ProcessEnv,
 ): Promise<T> {
   const workDir = await mkdtemp(join(tmpdir(), 'dream-bench-stream-'));
   const request: StreamRequest = {
+    ...(mpvEnv ? { mpv: { env: mpvEnv } } : {}),
     torrentPath: t.torrentPath,
     torrent: t.torrent,
     infoHash: t.infoHash,
@@ -187,6 +195,37 @@ async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent,
   return { round, badRange };
 }
 
+/**
+ * Spawn of the client's CLI, with its own player option, to the first frame in that mpv: what the
+ * issue's reference figures measure. Each client starts mpv when it chooses (peerflix and
+ * webtorrent once their server listens, Dream as soon as it knows the file's URL).
+ */
+async function measureMpvFrame(
+  contender: Contender,
+  swarm: Swarm,
+  t: BenchTorrent,
+  mpv: HeadlessMpv,
+): Promise<number> {
+  const markDir = await mkdtemp(join(tmpdir(), 'dream-bench-mpv-'));
+  const mark = join(markDir, 'exit');
+  try {
+    return await withClient(
+      contender,
+      swarm,
+      t,
+      async (_url, askedAt) => {
+        const exit = await mpv.exitOf(mark, MPV_TIMEOUT_MS);
+        if (!exit) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
+        if (exit.status !== 0) throw new Error(`mpv exited with status ${exit.status}`);
+        return exit.at - askedAt;
+      },
+      mpv.env(mark),
+    );
+  } finally {
+    await rm(markDir, { recursive: true, force: true });
+  }
+}
+
 async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent): Promise<Pause> {
   return withClient(contender, swarm, t, async (url, _askedAt, before) => {
     const held = await readThenHold(url, PAUSE_AFTER);
@@ -220,6 +259,7 @@ async function runScenario(
   t: BenchTorrent,
   results: Results,
   withPause: boolean,
+  mpv: HeadlessMpv | undefined,
 ): Promise<void> {
   const swarm = await startSwarm(t, cap);
   try {
@@ -238,6 +278,13 @@ async function runScenario(
           if (err instanceof NotAvailable || result.rounds.length === 0) result.failure = firstLine(err);
           else result.rounds.push({ ...emptyRound(), notes: [firstLine(err)] });
           process.stderr.write(`    ${c.name}: ${(err as Error).message}\n`);
+        }
+        if (!mpv || result.failure) continue;
+        try {
+          result.mpvFrameMs.push(await measureMpvFrame(c, swarm, t, mpv));
+        } catch (err) {
+          result.mpvFrameMs.push(undefined);
+          result.mpvNotes.push(`first frame in mpv: ${firstLine(err)}`);
         }
       }
     }
@@ -329,6 +376,12 @@ function scenarioRows(): Row[] {
   return [
     { label: 'first 64 KiB', of: ms((x) => x.ttfbMs), format: formatMs },
     { label: 'first decoded frame (ffprobe)', of: ms((x) => x.frameMs), format: formatMs, goal: half },
+    {
+      label: 'first frame in mpv, launched by the CLI',
+      of: (r: ClientResult) => summarize(finite(r.mpvFrameMs)),
+      format: formatMs,
+      goal: half,
+    },
     ...SEEKS.map((f, i) => ({
       label: `seek to ${f * 100}%, first 64 KiB`,
       of: ms((x) => x.seekMs[i]),
@@ -353,7 +406,7 @@ function notesOf(results: Results): string[] {
   const out: string[] = [];
   for (const [name, r] of results) {
     if (r.failure) out.push(`- ${name}: not measured: ${r.failure}`);
-    const notes = [...new Set(r.rounds.flatMap((x) => x.notes))];
+    const notes = [...new Set([...r.rounds.flatMap((x) => x.notes), ...r.mpvNotes])];
     for (const n of notes) out.push(`- ${name}: ${n}`);
   }
   return out;
@@ -388,14 +441,15 @@ export async function run(): Promise<string> {
       contenders.map((c) => [
         c.name,
         installFailure && COMPETITORS.includes(c.name)
-          ? { rounds: [], failure: installFailure }
-          : { rounds: [] },
+          ? { rounds: [], mpvFrameMs: [], mpvNotes: [], failure: installFailure }
+          : { rounds: [], mpvFrameMs: [], mpvNotes: [] },
       ]),
     );
   const capped = fresh();
   const uncapped = fresh();
-  await runScenario('4 MiB/s', CAP, contenders, t, capped, true);
-  await runScenario('uncapped', 0, contenders, t, uncapped, false);
+  const mpv = await headlessMpv(join(CACHE, 'mpv'));
+  await runScenario('4 MiB/s', CAP, contenders, t, capped, true, mpv);
+  await runScenario('uncapped', 0, contenders, t, uncapped, false, mpv);
   if (!installFailure) {
     if (contenders.includes(webtorrent)) startup.set('webtorrent-cli', await cliStartMs(WEBTORRENT_BIN));
     if (contenders.includes(peerflix)) startup.set('peerflix', await cliStartMs(PEERFLIX_BIN));

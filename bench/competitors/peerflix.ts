@@ -28,9 +28,10 @@ export const peerflix: Contender = {
       ...['--hostname', '127.0.0.1', '--port', String(httpPort), '--peer-port', String(peerPort)],
       ...['--peer', `${request.peer.host}:${request.peer.port}`, '--path', buffer],
       ...['--index', String(request.fileIndex), '--quiet'],
+      ...(request.mpv ? ['--mpv'] : []),
     ];
     const askedAt = performance.now();
-    const child = spawnClient('peerflix', process.execPath, args, COMPETITORS_DIR);
+    const child = spawnClient('peerflix', process.execPath, args, COMPETITORS_DIR, request.mpv?.env);
     return {
       askedAt,
       url: `http://127.0.0.1:${httpPort}/${request.fileIndex}`,

@@ -38,9 +38,10 @@ export const webtorrent: Contender = {
       ...['download', torrentPath, '--out', out, '--port', String(httpPort)],
       ...['--torrent-port', String(torrentPort)],
       ...['--select', String(request.fileIndex), '--keep-seeding', '--quiet'],
+      ...(request.mpv ? ['--mpv'] : []),
     ];
     const askedAt = performance.now();
-    const child = spawnClient('webtorrent-cli', process.execPath, args, COMPETITORS_DIR);
+    const child = spawnClient('webtorrent-cli', process.execPath, args, COMPETITORS_DIR, request.mpv?.env);
     // Not awaited: launch() returns at once; the dial happens when webtorrent listens (within 60 s).
     waitForListening(torrentPort, 60_000, '127.0.0.1').then(
       () => request.seederDial(torrentPort),

@@ -10,8 +10,14 @@ export interface SpawnedClient {
   stop(): Promise<void>;
 }
 
-export function spawnClient(label: string, command: string, args: string[], cwd: string): SpawnedClient {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnClient(
+  label: string,
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): SpawnedClient {
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`${label}: could not spawn ${command}`);
   const pid = child.pid;
   const tail: string[] = [];

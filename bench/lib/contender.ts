@@ -18,6 +18,11 @@ export interface StreamRequest {
   seederDial(port: number): Promise<void>;
   /** An empty directory the client may write its data and state into. */
   workDir: string;
+  /**
+   * Launch mpv through the client's own player option (`--mpv`, `--player mpv`), with this
+   * environment for the client and the mpv it starts (see lib/mpv.ts); none: no player.
+   */
+  mpv?: { env: NodeJS.ProcessEnv };
 }
 
 /** A client asked to stream; its HTTP server may not be listening yet. */

@@ -93,11 +93,14 @@ export const dream: Contender = {
           'stream',
           request.torrentPath,
           ...['--peer', `${request.peer.host}:${request.peer.port}`],
-          ...['--file', String(request.fileIndex), '--print-url'],
+          ...['--file', String(request.fileIndex)],
+          ...(request.mpv ? ['--player', 'mpv'] : ['--print-url']),
         ],
         ROOT,
+        request.mpv?.env,
       );
-      // It exits once it has printed the URL; stop() must not signal its PID after that (reusable).
+      // It exits once it has printed the URL (or its player quit); stop() must not signal its PID
+      // after that (reusable).
       let cliExited = false;
       void cli.exited.then((code) => {
         cliExited = true;
