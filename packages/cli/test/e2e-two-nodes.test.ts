@@ -191,6 +191,10 @@ describe('two nodes, a catalog and mpv', () => {
     expect(down.status).toBe(EXIT.daemonDown);
     expect(down.stderr).toContain('dream-torrent is not running');
     expect(down.stderr).toContain('dream-cli daemon start');
+    // A stream of an infohash goes straight to the add, which says the same.
+    const downStream = await runCli(c, ['stream', 'a'.repeat(40), '--print-url']);
+    expect(downStream.status).toBe(EXIT.daemonDown);
+    expect(downStream.stderr).toContain('dream-torrent is not running');
 
     // A second node configured on A's ports: the port is in use.
     const clash = await DreamNode.create({ dir: join(dir, 'clash'), bootstrap: [] });
