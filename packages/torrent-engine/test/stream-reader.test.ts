@@ -29,7 +29,9 @@ function fakeTorrent(size: number) {
   const store = {
     have,
     isVerified: (p: number) => have.get(p),
+    reads: [] as number[],
     async read(_file: number, offset: number, length: number) {
+      store.reads.push(length);
       for (let p = Math.floor(offset / PIECE); p <= Math.floor((offset + length - 1) / PIECE); p++) {
         if (!have.get(p)) throw new Error(`read of unverified piece ${p}`);
       }
@@ -63,7 +65,7 @@ function fakeTorrent(size: number) {
     }
     return false;
   };
-  return { data, have, torrent, readers, fetchOne, meta, events };
+  return { data, have, torrent, readers, fetchOne, meta, events, store };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -139,6 +141,24 @@ describe('file stream over verified pieces', () => {
     expect(haveBytes).toBeLessThanOrEqual(read + buffered + windowCap + PIECE);
     expect(haveBytes).toBeLessThan(meta.length / 4);
     ac.abort();
+  });
+
+  it('starts with a small read and doubles it: a player that hangs up after a few KiB costs little', async () => {
+    const { torrent, meta, store, fetchOne } = fakeTorrent(PIECE * 20);
+    const s = createFileStream(torrent, meta.files[0]!, 0, meta.length - 1, new AbortController().signal, {
+      bytesPerSecond: 1e6,
+      readaheadSeconds: 5,
+    });
+    s.resume();
+    for (let i = 0; i < 40; i++) {
+      fetchOne();
+      await tick();
+    }
+    s.destroy();
+    expect(store.reads[0]).toBe(16 * 1024);
+    expect(store.reads[1]).toBe(32 * 1024);
+    // Then whole 64 KiB pieces here (a read never crosses a piece; the cap, 256 KiB, is larger).
+    expect(store.reads.slice(2, 6)).toEqual([PIECE - 48 * 1024, PIECE, PIECE, PIECE]);
   });
 
   it('an aborted reader unregisters its window at once', async () => {
