@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createTorrent } from '@dream/torrent-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
-import { moovPosition, sampleClip } from '../src/index.js';
+import { EXIT, moovPosition, sampleClip } from '../src/index.js';
 import { DreamNode } from './fixtures/dream-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dream-cli-node-'));
@@ -192,6 +192,32 @@ describe('the player starts while the first piece is on its way', () => {
     expect(stderr).toContain('the stream answered 410: the torrent was stopped or removed');
     await new Promise((r) => setTimeout(r, 300));
     expect(() => process.kill(started.pid, 0)).toThrow(); // the player is gone too
+  });
+});
+
+describe('a player that gives up before the first piece', () => {
+  it('is reported as such, with what to do', async () => {
+    const slow = join(dir, 'slow');
+    mkdirSync(slow);
+    await sampleClip(join(slow, 'slow.mp4'), 2, { size: '160x90' });
+    const { torrent, meta } = await createTorrent(join(slow, 'slow.mp4'));
+    const torrentPath = join(dir, 'slow.torrent');
+    writeFileSync(torrentPath, torrent);
+    // A stand-in for a player whose network timeout ran out: it exits 2 without any byte.
+    const player = join(dir, 'impatientplayer');
+    writeFileSync(
+      player,
+      `#!${process.execPath}
+setTimeout(() => process.exit(2), 300);
+`,
+    );
+    chmodSync(player, 0o755);
+    const r = await run(['stream', torrentPath, '--player', player]);
+    expect(r.status).toBe(EXIT.playerFailed);
+    expect(r.stderr).toContain('exited with status 2');
+    expect(r.stderr).toContain("before the stream's first bytes were there");
+    expect(r.stderr).toContain('--print-url');
+    await json(['rm', meta.infohash]);
   });
 });
 

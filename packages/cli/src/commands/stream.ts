@@ -228,11 +228,18 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       // A stream that fails before its first piece (the torrent was removed, storage failed) stops
       // the player: it would wait for bytes that never come.
       let streamFailure: unknown;
-      firstPiece.catch((err: unknown) => {
-        if (gaveUp.signal.aborted) return;
-        streamFailure = err;
-        child.kill('SIGTERM');
-      });
+      let firstBytesCame = false;
+      firstPiece.then(
+        () => {
+          firstBytesCame = true;
+        },
+        (err: unknown) => {
+          if (gaveUp.signal.aborted) return;
+          streamFailure = err;
+          child.kill('SIGTERM');
+        },
+      );
+      const playerStarted = Date.now();
       // Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
       let interrupted = false;
       const onSignal = () => {
@@ -247,6 +254,16 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       gaveUp.abort(); // a player that quit before the first piece: stop waiting for it
       if (streamFailure !== undefined) throw streamFailure;
       if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
+      if (code !== 0 && !firstBytesCame) {
+        // The player gave up waiting (its own network timeout: 60 s for mpv) before a slow swarm
+        // delivered the first piece.
+        const waited = ((Date.now() - playerStarted) / 1000).toFixed(1);
+        throw new CliError(
+          'PLAYER_FAILED',
+          `${player} exited with status ${code} after ${waited} s, before the stream's first bytes were there: the peers may be slow; try again, or use --print-url, which waits for them`,
+          EXIT.playerFailed,
+        );
+      }
       if (code !== 0)
         throw new CliError('PLAYER_FAILED', `${player} exited with status ${code}`, EXIT.playerFailed);
     });
