@@ -158,16 +158,22 @@ describe('Ctrl-C while playing', () => {
   });
 });
 
+/** A .torrent of a fresh clip `<name>.mp4` that nobody seeds: its first piece never comes. */
+async function unseededTorrent(name: string) {
+  const folder = join(dir, name);
+  mkdirSync(folder);
+  await sampleClip(join(folder, `${name}.mp4`), 2, { size: '160x90' });
+  const { torrent, meta } = await createTorrent(join(folder, `${name}.mp4`));
+  const torrentPath = join(dir, `${name}.torrent`);
+  writeFileSync(torrentPath, torrent);
+  return { torrentPath, meta };
+}
+
 describe('the player starts while the first piece is on its way', () => {
   it('is launched with the URL before any byte is verified, and stopped when the stream goes away', async () => {
     // A torrent nobody seeds: its first piece never comes. The player (a stand-in that records the
     // URL it was given) must start anyway: its own start-up overlaps the download.
-    const lonely = join(dir, 'lonely');
-    mkdirSync(lonely);
-    await sampleClip(join(lonely, 'lonely.mp4'), 2, { size: '160x90' });
-    const { torrent, meta } = await createTorrent(join(lonely, 'lonely.mp4'));
-    const torrentPath = join(dir, 'lonely.torrent');
-    writeFileSync(torrentPath, torrent);
+    const { torrentPath, meta } = await unseededTorrent('lonely');
     const urlFile = join(dir, 'early-player.url');
     const player = join(dir, 'earlyplayer');
     writeFileSync(
@@ -197,12 +203,7 @@ describe('the player starts while the first piece is on its way', () => {
 
 describe('a player that gives up before the first piece', () => {
   it('is reported as such, with what to do', async () => {
-    const slow = join(dir, 'slow');
-    mkdirSync(slow);
-    await sampleClip(join(slow, 'slow.mp4'), 2, { size: '160x90' });
-    const { torrent, meta } = await createTorrent(join(slow, 'slow.mp4'));
-    const torrentPath = join(dir, 'slow.torrent');
-    writeFileSync(torrentPath, torrent);
+    const { torrentPath, meta } = await unseededTorrent('slow');
     // A stand-in for a player whose network timeout ran out: it exits 2 without any byte.
     const player = join(dir, 'impatientplayer');
     writeFileSync(
