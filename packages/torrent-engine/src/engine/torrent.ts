@@ -278,6 +278,8 @@ export class Torrent extends EventEmitter {
           });
           if (this.selection !== 'all') store.setFileSelection(this.selection);
           this.updateState();
+          // Metadata and storage are both there: streams waiting for this torrent can start.
+          this.emit('ready');
           // The resume data is fsynced; create the data file first (see prepareFile), while the
           // first peers are dialled. A paused torrent touches no data file until it is resumed.
           const largest = this.paused ? undefined : largestFile(meta);

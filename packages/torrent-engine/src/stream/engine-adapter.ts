@@ -6,9 +6,6 @@
 import type { Torrent } from '../engine/torrent.js';
 import type { RegisteredReader, StreamableTorrent } from './types.js';
 
-/** How often whenReady looks again while a magnet's metadata or the storage check is pending. */
-const READY_POLL_MS = 50;
-
 /**
  * After its last reader closes, a torrent stays in streaming mode this long. A player seeks by
  * closing one connection and opening another; in that gap a torrent with no reader would switch to
@@ -50,13 +47,29 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
       return torrent.store;
     },
     whenReady(signal?: AbortSignal): Promise<void> {
+      // On the torrent's events, not a poll: a listing for a magnet answers as soon as the
+      // metadata is in and the storage open (a 50 ms poll cost 25 ms on average there).
       return new Promise((resolve, reject) => {
-        const check = () => {
-          if (torrent.meta && torrent.store) return resolve();
-          if (torrent.state === 'error') return reject(new Error(torrent.error ?? 'torrent failed'));
-          if (signal?.aborted) return reject(signal.reason);
-          setTimeout(check, READY_POLL_MS);
+        const stop = () => {
+          torrent.off('ready', check);
+          torrent.off('error', check);
+          signal?.removeEventListener('abort', check);
         };
+        function check(): void {
+          if (torrent.meta && torrent.store) {
+            stop();
+            resolve();
+          } else if (torrent.state === 'error') {
+            stop();
+            reject(new Error(torrent.error ?? 'torrent failed'));
+          } else if (signal?.aborted) {
+            stop();
+            reject(signal.reason);
+          }
+        }
+        torrent.on('ready', check);
+        torrent.on('error', check);
+        signal?.addEventListener('abort', check, { once: true });
         check();
       });
     },
