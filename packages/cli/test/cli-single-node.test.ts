@@ -218,6 +218,13 @@ setTimeout(() => process.exit(2), 300);
     expect(r.stderr).toContain('exited with status 2');
     expect(r.stderr).toContain("before the stream's first bytes were there");
     expect(r.stderr).toContain('--print-url');
+    // A "player" that cannot be started at all: a clear error and an exit, not a crash or a hang.
+    // (a directory passes the executable check on PATH, and spawn fails with EACCES).
+    const broken = join(dir, 'brokenplayer');
+    mkdirSync(broken);
+    const b = await run(['stream', torrentPath, '--player', broken], 30_000);
+    expect(b.status, b.stderr).toBe(EXIT.playerFailed);
+    expect(b.stderr).toContain('could not start');
     await json(['rm', meta.infohash]);
   });
 });

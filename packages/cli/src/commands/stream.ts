@@ -220,11 +220,19 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       // request until verified bytes are there. The status line goes on until then.
       if (tty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
-      const child = launchPlayer(player, {
-        url,
-        ...(target.title ? { title: target.title } : {}),
-        subtitles,
-      });
+      let child: ReturnType<typeof launchPlayer>;
+      try {
+        child = launchPlayer(player, {
+          url,
+          ...(target.title ? { title: target.title } : {}),
+          subtitles,
+        });
+      } catch (err) {
+        // Nothing will read the stream: stop waiting for its first piece, or the CLI would stay.
+        gaveUp.abort();
+        firstPiece.catch(() => {});
+        throw err;
+      }
       // A stream that fails before its first piece (the torrent was removed, storage failed) stops
       // the player: it would wait for bytes that never come.
       let streamFailure: unknown;
@@ -248,10 +256,22 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      gaveUp.abort(); // a player that quit before the first piece: stop waiting for it
+      let code: number | null;
+      try {
+        code = await new Promise<number | null>((resolve, reject) => {
+          child.once('exit', (c) => resolve(c));
+          // A player that cannot be started at all (spawn's 'error' comes without an 'exit').
+          child.once('error', (err) =>
+            reject(
+              new CliError('PLAYER_FAILED', `could not start ${player}: ${err.message}`, EXIT.playerFailed),
+            ),
+          );
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        gaveUp.abort(); // a player that quit before the first piece: stop waiting for it
+      }
       if (streamFailure !== undefined) throw streamFailure;
       if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
       if (code !== 0 && !firstBytesCame) {
