@@ -1,6 +1,9 @@
 /**
  * `pnpm bench`: runs every benchmark module under bench/ and each package's bench/ folder (each exports `run(): Promise<string>`
- * returning a markdown section), prints the sections, and rewrites docs/benchmarks.md with them.
+ * returning a markdown section), prints the sections, and, for a full run, writes them to
+ * docs/benchmarks-run.md. docs/benchmarks.md is the curated page (the summary against the issues'
+ * goals, what was traced and why): its tables are taken from such runs by hand, so a full run
+ * never overwrites the reasoning beside them.
  * Benchmarks print figures and ratios against peers measured in the same run; they assert nothing.
  *
  *   pnpm bench            # all
@@ -51,14 +54,13 @@ for (const { name, file } of modules) {
 
 if (only.length === 0) {
   const header = [
-    '# Benchmarks',
+    '# Benchmarks: last full run',
     '',
-    'Figures measured on the project machine, with the command that produced them. Benchmarks are',
-    'not tests: they print figures and ratios against peers measured in the same run; goals are stated',
-    'beside the figures.',
+    'The raw output of the last full benchmark run, as `pnpm bench` wrote it. The curated page, with',
+    "the summary against the issues' goals and what the figures mean, is [benchmarks.md](benchmarks.md).",
     '',
     `Last full run: ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} cores,`,
     `${Math.round(totalmem() / 2 ** 30)} GiB. Command: \`pnpm bench\`.`,
   ].join('\n');
-  writeFileSync(join(here, '..', 'docs', 'benchmarks.md'), `${header}\n\n${sections.join('\n\n')}\n`);
+  writeFileSync(join(here, '..', 'docs', 'benchmarks-run.md'), `${header}\n\n${sections.join('\n\n')}\n`);
 }
