@@ -11,7 +11,7 @@ import utMetadata from 'ut_metadata';
 import utPex from 'ut_pex';
 import { Bitfield, type PeerAddress } from '../bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
-import { parseInfo, type TorrentFile, type TorrentMeta } from '../metainfo/index.js';
+import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
 import { GlobalLimits, TorrentLimits } from '../ratelimit/index.js';
 import type { ResumeData } from '../resume/index.js';
 import { outstandingFor, planRequests, type TorrentDemand } from '../scheduler/index.js';
@@ -282,8 +282,8 @@ export class Torrent extends EventEmitter {
           this.emit('ready');
           // The resume data is fsynced; create the data file first (see prepareFile), while the
           // first peers are dialled. A paused torrent touches no data file until it is resumed.
-          const largest = this.paused ? undefined : largestFile(meta);
-          const prepared = largest === undefined ? Promise.resolve(false) : store.prepareFile(largest);
+          const main = this.paused ? undefined : this.mainFileIndex();
+          const prepared = main === undefined ? Promise.resolve(false) : store.prepareFile(main);
           void prepared.then(() => this.markResumeDirty(true));
         } catch (err) {
           this.state = 'error';
@@ -957,14 +957,20 @@ export class Torrent extends EventEmitter {
 
   /** The given duration if `fileIndex` is the torrent's main (largest) file, else undefined. */
   durationOf(fileIndex: number): number | undefined {
+    if (this.durationSeconds === undefined) return undefined;
+    return this.mainFileIndex() === fileIndex ? this.durationSeconds : undefined;
+  }
+
+  /** The largest non-pad file: the video a player of this torrent opens. Undefined before metadata. */
+  private mainFileIndex(): number | undefined {
     const meta = this.meta;
-    if (this.durationSeconds === undefined || !meta) return undefined;
+    if (!meta) return undefined;
     if (this.mainFile === undefined) {
       let main: { index: number; length: number } | undefined;
       for (const f of meta.files) if (!f.pad && (!main || f.length > main.length)) main = f;
       this.mainFile = main?.index ?? -1;
     }
-    return this.mainFile === fileIndex ? this.durationSeconds : undefined;
+    return this.mainFile >= 0 ? this.mainFile : undefined;
   }
 
   /**
@@ -1009,10 +1015,7 @@ export class Torrent extends EventEmitter {
   /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */
   setReader(id: string, window: ReaderState | undefined): void {
     const had = this.readers.has(id);
-    if (window && !had && this.meta && this.store) {
-      const file = fileAtOffset(this.meta, window.start);
-      if (file !== undefined) void this.store.prepareFile(file);
-    }
+    if (window && !had) void this.store?.prepareFileAt(window.start);
     if (window) this.readers.set(id, window);
     else this.readers.delete(id);
     if (had !== this.readers.has(id)) this.host.readersChanged?.();
@@ -1209,18 +1212,4 @@ function parseHostPort(s: string): PeerAddress | undefined {
   const port = Number(m[2]);
   if (!(port > 0 && port < 65536)) return undefined;
   return { host: m[1], port };
-}
-
-/** The largest non-pad file: what a player of this torrent most likely opens first. */
-function largestFile(meta: TorrentMeta): number | undefined {
-  let best: TorrentFile | undefined;
-  for (const f of meta.files) if (!f.pad && (!best || f.length > best.length)) best = f;
-  return best?.index;
-}
-
-/** The non-pad file holding byte `offset` of the torrent's linear byte space. */
-function fileAtOffset(meta: TorrentMeta, offset: number): number | undefined {
-  for (const f of meta.files)
-    if (!f.pad && offset >= f.offset && offset < f.offset + f.length) return f.index;
-  return undefined;
 }

@@ -304,6 +304,13 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     }
   }
 
+  /** prepareFile for the file holding byte `offset` of the torrent (a reader's start). */
+  prepareFileAt(offset: number): Promise<boolean> {
+    if (!(offset >= 0 && offset < this.meta.length)) return Promise.resolve(false);
+    const segment = this.layout.segments(offset, 1)[0];
+    return segment ? this.prepareFile(segment.file.index) : Promise.resolve(false);
+  }
+
   // ---- reading ---------------------------------------------------------------------------------
 
   /** A block of a verified piece (for peers). */
