@@ -1,6 +1,6 @@
 // Two of our engines on loopback: one seeds a folder in place (added by path, seeding at once),
 // the other downloads it from a .torrent plus a manual peer; files byte-identical.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,6 +126,40 @@ describe('engine to engine', () => {
       expect(third.detail(ih).state).toBe('paused');
     } finally {
       await third.stop();
+    }
+  });
+
+  it("creates the main file's storage at the add, before any peer, but not for a paused torrent", async () => {
+    const meta = seeder.torrent(seeder.list()[0]?.infohash as string)?.meta;
+    const out = join(dir, 'prepared-out');
+    const fourth = await Engine.start({
+      outputDir: out,
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 50,
+      log,
+      trackers: false,
+    });
+    try {
+      // No peers anywhere: nothing can be downloaded, so any file on disk was prepared.
+      const paused = await fourth.add({ torrent: meta?.torrent as Uint8Array }, { paused: true });
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(readdir(out)).resolves.toEqual([]);
+      await fourth.remove(paused.infohash);
+      await fourth.add({ torrent: meta?.torrent as Uint8Array });
+      const main = join(out, 'show', 'ep1.mkv'); // the largest file: what a player opens
+      let size: number | undefined;
+      for (let i = 0; i < 40 && size === undefined; i++) {
+        size = await stat(main).then(
+          (st) => st.size,
+          () => undefined,
+        );
+        if (size === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(size).toBe(3 * 1024 * 1024 + 123);
+      expect(await readdir(join(out, 'show'))).toEqual(['ep1.mkv']); // only that one
+    } finally {
+      await fourth.stop();
     }
   });
 

@@ -269,6 +269,10 @@ describe('PieceStore: layout', () => {
     expect(await walk(root)).toEqual(['prep/b']);
     expect((await stat(join(root, 'prep', 'b'))).size).toBe(40_000); // sparse, final size
     expect(await store.prepareFile(7)).toBe(false); // no such file: no error either
+    // By a reader's start offset: byte 40,005 is in b (prepared already: still true), byte 5 in a.
+    expect(await store.prepareFileAt(40_005)).toBe(true);
+    expect(await store.prepareFileAt(5)).toBe(false); // a: not selected
+    expect(await store.prepareFileAt(80_000)).toBe(false); // past the end
     // The prepared file takes the data as usual, and a complete file is not prepared again.
     await writeAll(store, t.data, [2, 3, 4]);
     expect(await store.prepareFile(1)).toBe(false);
