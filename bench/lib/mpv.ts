@@ -8,10 +8,10 @@
 // file named by DREAM_BENCH_MPV_MARK. The real mpv reads $MPV_HOME/mpv.conf: no window, no audio, frames as
 // fast as they decode, and `frames=1`, so it exits right after its first video frame. The issue's
 // reference figures are this: "first decoded frame in mpv".
-import { accessSync, constants } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { findExecutable } from '../../packages/cli/src/player.js';
 
 export interface HeadlessMpv {
   /** Environment for a client under test: the wrapper first on PATH, MPV_HOME, the mark file. */
@@ -23,22 +23,9 @@ export interface HeadlessMpv {
   exitOf(markFile: string, timeoutMs: number): Promise<{ at: number; status: number } | undefined>;
 }
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 /** Writes the wrapper and the config under `dir`; undefined when no mpv is installed. */
 export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined> {
-  const real = findOnPath('mpv');
+  const real = findExecutable('mpv');
   if (!real) return undefined;
   const bin = join(dir, 'bin');
   const home = join(dir, 'home');
