@@ -220,21 +220,9 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       // request until verified bytes are there. The status line goes on until then.
       if (tty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
-      let child: ReturnType<typeof launchPlayer>;
-      try {
-        child = launchPlayer(player, {
-          url,
-          ...(target.title ? { title: target.title } : {}),
-          subtitles,
-        });
-      } catch (err) {
-        // Nothing will read the stream: stop waiting for its first piece, or the CLI would stay.
-        gaveUp.abort();
-        firstPiece.catch(() => {});
-        throw err;
-      }
       // A stream that fails before its first piece (the torrent was removed, storage failed) stops
       // the player: it would wait for bytes that never come.
+      let child: ReturnType<typeof launchPlayer> | undefined;
       let streamFailure: unknown;
       let firstBytesCame = false;
       firstPiece.then(
@@ -244,24 +232,30 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         (err: unknown) => {
           if (gaveUp.signal.aborted) return;
           streamFailure = err;
-          child.kill('SIGTERM');
+          child?.kill('SIGTERM');
         },
       );
-      const playerStarted = Date.now();
       // Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
       let interrupted = false;
       const onSignal = () => {
         interrupted = true;
-        child.kill('SIGTERM');
+        child?.kill('SIGTERM');
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      const playerStarted = Date.now();
       let code: number | null;
       try {
+        const launched = launchPlayer(player, {
+          url,
+          ...(target.title ? { title: target.title } : {}),
+          subtitles,
+        });
+        child = launched;
         code = await new Promise<number | null>((resolve, reject) => {
-          child.once('exit', (c) => resolve(c));
+          launched.once('exit', (c) => resolve(c));
           // A player that cannot be started at all (spawn's 'error' comes without an 'exit').
-          child.once('error', (err) =>
+          launched.once('error', (err) =>
             reject(
               new CliError('PLAYER_FAILED', `could not start ${player}: ${err.message}`, EXIT.playerFailed),
             ),
@@ -270,7 +264,8 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        gaveUp.abort(); // a player that quit before the first piece: stop waiting for it
+        // Whichever way the player went: stop waiting for the first piece, or the CLI would stay.
+        gaveUp.abort();
       }
       if (streamFailure !== undefined) throw streamFailure;
       if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
