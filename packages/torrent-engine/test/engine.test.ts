@@ -11,6 +11,19 @@ import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
 
 const log = createLogger({ name: 'engine-test', level: 'silent' });
 
+/** An engine on loopback with no trackers, writing under `outputDir`. */
+function loopbackEngine(outputDir: string, more: { resumeDir?: string; maxConnections?: number } = {}) {
+  return Engine.start({
+    outputDir,
+    host: '127.0.0.1',
+    port: 0,
+    maxConnections: 50,
+    log,
+    trackers: false,
+    ...more,
+  });
+}
+
 function once<T extends unknown[]>(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
   return new Promise((resolve) => {
     const l = (ih: string, ..._rest: T) => {
@@ -34,24 +47,8 @@ describe('engine to engine', () => {
       { path: 'show/sub/ep1.srt', size: 4321 },
       { path: 'show/ep2.mkv', size: 2 * 1024 * 1024 },
     ]);
-    seeder = await Engine.start({
-      outputDir: join(dir, 'seed-out'),
-      resumeDir: join(dir, 'seed-state'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 50,
-      log,
-      trackers: false,
-    });
-    leecher = await Engine.start({
-      outputDir: join(dir, 'leech-out'),
-      resumeDir: join(dir, 'leech-state'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 50,
-      log,
-      trackers: false,
-    });
+    seeder = await loopbackEngine(join(dir, 'seed-out'), { resumeDir: join(dir, 'seed-state') });
+    leecher = await loopbackEngine(join(dir, 'leech-out'), { resumeDir: join(dir, 'leech-state') });
   });
   afterAll(async () => {
     await seeder?.stop();
@@ -94,14 +91,7 @@ describe('engine to engine', () => {
     const [t] = seeder.list();
     const ih = t?.infohash as string;
     const meta = seeder.torrent(ih)?.meta;
-    const third = await Engine.start({
-      outputDir: join(dir, 'third-out'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 50,
-      log,
-      trackers: false,
-    });
+    const third = await loopbackEngine(join(dir, 'third-out'));
     try {
       // Files in torrent order: ep1.mkv (3 MiB), ep2.mkv (2 MiB), sub/ep1.srt.
       const files = meta?.files.map((f) => f.path) ?? [];
@@ -132,14 +122,7 @@ describe('engine to engine', () => {
   it("creates the main file's storage at the add, before any peer, but not for a paused torrent", async () => {
     const meta = seeder.torrent(seeder.list()[0]?.infohash as string)?.meta;
     const out = join(dir, 'prepared-out');
-    const fourth = await Engine.start({
-      outputDir: out,
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 50,
-      log,
-      trackers: false,
-    });
+    const fourth = await loopbackEngine(out);
     try {
       // No peers anywhere: nothing can be downloaded, so any file on disk was prepared.
       const paused = await fourth.add({ torrent: meta?.torrent as Uint8Array }, { paused: true });
@@ -167,14 +150,7 @@ describe('engine to engine', () => {
     const [t] = seeder.list();
     const ih = t?.infohash as string;
     const meta = seeder.torrent(ih)?.meta;
-    const other = await Engine.start({
-      outputDir: join(dir, 'limited-out'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 1,
-      log,
-      trackers: false,
-    });
+    const other = await loopbackEngine(join(dir, 'limited-out'), { maxConnections: 1 });
     try {
       const done = once(other, 'done', ih);
       await other.add(
@@ -198,16 +174,7 @@ describe('engine to engine', () => {
     const [t] = seeder.list();
     const ih = t?.infohash as string;
     const state = join(dir, 'magnet-state');
-    const start = () =>
-      Engine.start({
-        outputDir: join(dir, 'magnet-out'),
-        resumeDir: state,
-        host: '127.0.0.1',
-        port: 0,
-        maxConnections: 50,
-        log,
-        trackers: false,
-      });
+    const start = () => loopbackEngine(join(dir, 'magnet-out'), { resumeDir: state });
     const first = await start();
     await first.add({ magnet: `magnet:?xt=urn:btih:${ih}&dn=show` });
     await first.stop();
