@@ -1015,7 +1015,9 @@ export class Torrent extends EventEmitter {
   /** Streaming (issue 4): a reader's window of wanted bytes; undefined removes it. */
   setReader(id: string, window: ReaderState | undefined): void {
     const had = this.readers.has(id);
-    if (window && !had) void this.store?.prepareFileAt(window.start);
+    // A new window that asks for bytes (not the empty one that holds streaming mode between a
+    // player's connections): its file is created now rather than under its first piece.
+    if (window && !had && window.end > window.start) void this.store?.prepareFileAt(window.start);
     if (window) this.readers.set(id, window);
     else this.readers.delete(id);
     if (had !== this.readers.has(id)) this.host.readersChanged?.();
