@@ -5,7 +5,7 @@
 import type { DreamConfig } from '@dream/config';
 import { localApiBase } from './daemons.js';
 import { CliError, EXIT } from './errors.js';
-import { type HttpAnswer, HttpUnreachable, httpText } from './http.js';
+import { errorOf, type HttpAnswer, HttpUnreachable, httpText } from './http.js';
 
 export interface TorrentSummary {
   infohash: string;
@@ -79,15 +79,14 @@ export class EngineApi {
         EXIT.daemonDown,
       );
     }
-    const json = res.body ? (JSON.parse(res.body) as unknown) : undefined;
     if (res.status < 200 || res.status > 299) {
-      const e = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
+      const e = errorOf(res.body);
       throw new CliError(
         `ENGINE_${(e?.code ?? String(res.status)).toUpperCase().replace(/-/g, '_')}`,
         `dream-torrent refused ${method} ${path}: ${e?.message ?? res.statusText}`,
         EXIT.unexpected,
       );
     }
-    return json as T;
+    return (res.body ? JSON.parse(res.body) : undefined) as T;
   }
 }

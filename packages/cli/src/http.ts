@@ -85,3 +85,20 @@ export async function httpText(url: string, options: HttpOptions): Promise<HttpA
 function later(ms: number | undefined, run: () => void): NodeJS.Timeout | undefined {
   return ms === undefined ? undefined : setTimeout(run, ms);
 }
+
+/**
+ * The `{"error":{"code","message"}}` body both daemons answer errors with (control API and stream
+ * server); undefined for any other body.
+ */
+export function errorOf(body: string): { code?: string; message?: string } | undefined {
+  try {
+    const e = (JSON.parse(body) as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    if (!e || typeof e !== 'object') return undefined;
+    return {
+      ...(typeof e.code === 'string' ? { code: e.code } : {}),
+      ...(typeof e.message === 'string' ? { message: e.message } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

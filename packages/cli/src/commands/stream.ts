@@ -13,7 +13,7 @@ import { catalogUrl, withCatalog } from '../catalog.js';
 import { EngineApi, type TorrentSummary } from '../engine-api.js';
 import { CliError, EXIT } from '../errors.js';
 import { bytes } from '../format.js';
-import { httpOpen, httpText } from '../http.js';
+import { errorOf, httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
 import { chooseFiles, pickResult } from '../pick.js';
 import { findExecutable, launchPlayer } from '../player.js';
@@ -89,14 +89,10 @@ async function resolveTarget(
   };
 }
 
-/** ': <message>' from a stream server's `{"error":{"message"}}` body, or nothing. */
-function errorMessageOf(body: string): string {
-  try {
-    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
-    return typeof message === 'string' ? `: ${message}` : '';
-  } catch {
-    return '';
-  }
+/** ': <message>' from the stream server's error body, or nothing. */
+function streamMessage(body: string): string {
+  const message = errorOf(body)?.message;
+  return message ? `: ${message}` : '';
 }
 
 function status(s: TorrentSummary | undefined, started: number): string {
@@ -183,7 +179,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
             if (first.status !== 206 && first.status !== 200)
               throw new CliError(
                 'STREAM_FAILED',
-                `the stream answered ${first.status}${errorMessageOf(first.body)}`,
+                `the stream answered ${first.status}${streamMessage(first.body)}`,
                 EXIT.unexpected,
               );
           },
