@@ -81,6 +81,8 @@ interface ClientResult {
   rounds: Round[];
   /** Spawn to mpv's first frame, mpv launched by the client's own option (undefined: failed). */
   mpvFrameMs: (number | undefined)[];
+  /** Spawn to that mpv's exit after its first frame (the frame mark's figure before 2026-12-02). */
+  mpvExitMs: (number | undefined)[];
   mpvNotes: string[];
   failure?: string;
   badRange?: BadRangeAnswer;
@@ -205,7 +207,7 @@ async function measureMpvFrame(
   swarm: Swarm,
   t: BenchTorrent,
   mpv: HeadlessMpv,
-): Promise<number> {
+): Promise<{ frameMs: number; exitMs: number }> {
   const markDir = await mkdtemp(join(tmpdir(), 'dream-bench-mpv-'));
   const mark = join(markDir, 'exit');
   try {
@@ -214,10 +216,11 @@ async function measureMpvFrame(
       swarm,
       t,
       async (_url, askedAt) => {
-        const exit = await mpv.exitOf(mark, MPV_TIMEOUT_MS);
-        if (!exit) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
-        if (exit.status !== 0) throw new Error(`mpv exited with status ${exit.status}`);
-        return exit.at - askedAt;
+        const run = await mpv.exitOf(mark, MPV_TIMEOUT_MS);
+        if (!run) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
+        if (run.status !== 0) throw new Error(`mpv exited with status ${run.status}`);
+        if (run.frameAt === undefined) throw new Error('mpv exited 0 without marking its first frame');
+        return { frameMs: run.frameAt - askedAt, exitMs: run.exitAt - askedAt };
       },
       mpv.env(mark),
     );
@@ -281,9 +284,12 @@ async function runScenario(
         }
         if (!mpv || result.failure) continue;
         try {
-          result.mpvFrameMs.push(await measureMpvFrame(c, swarm, t, mpv));
+          const { frameMs, exitMs } = await measureMpvFrame(c, swarm, t, mpv);
+          result.mpvFrameMs.push(frameMs);
+          result.mpvExitMs.push(exitMs);
         } catch (err) {
           result.mpvFrameMs.push(undefined);
+          result.mpvExitMs.push(undefined);
           result.mpvNotes.push(`first frame in mpv: ${firstLine(err)}`);
         }
       }
@@ -382,6 +388,11 @@ function scenarioRows(): Row[] {
       format: formatMs,
       goal: half,
     },
+    {
+      label: "that mpv's exit after its frame",
+      of: (r: ClientResult) => summarize(finite(r.mpvExitMs)),
+      format: formatMs,
+    },
     ...SEEKS.map((f, i) => ({
       label: `seek to ${f * 100}%, first 64 KiB`,
       of: ms((x) => x.seekMs[i]),
@@ -441,8 +452,8 @@ export async function run(): Promise<string> {
       contenders.map((c) => [
         c.name,
         installFailure && COMPETITORS.includes(c.name)
-          ? { rounds: [], mpvFrameMs: [], mpvNotes: [], failure: installFailure }
-          : { rounds: [], mpvFrameMs: [], mpvNotes: [] },
+          ? { rounds: [], mpvFrameMs: [], mpvExitMs: [], mpvNotes: [], failure: installFailure }
+          : { rounds: [], mpvFrameMs: [], mpvExitMs: [], mpvNotes: [] },
       ]),
     );
   const capped = fresh();

@@ -8,6 +8,13 @@
 // file named by DREAM_BENCH_MPV_MARK. The real mpv reads $MPV_HOME/mpv.conf: no window, no audio, frames as
 // fast as they decode, and `frames=1`, so it exits right after its first video frame. The issue's
 // reference figures are this: "first decoded frame in mpv".
+//
+// The frame itself is marked, not only the exit: a script in $MPV_HOME/scripts appends the wall
+// time at mpv's `playback-restart` event (logged right after "first video frame after restart
+// shown"). mpv's exit comes 30-200 ms after its frame, and that tail is not the viewer's: mpv
+// waits up to 100 ms for a demuxer thread still blocked reading the next bytes (traced in mpv's
+// log: "Forcefully terminating demuxers..."), which is longest for a client that has not yet
+// fetched what comes after the first frame. The viewer saw the picture at the frame.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,10 +24,41 @@ export interface HeadlessMpv {
   /** Environment for a client under test: the wrapper first on PATH, MPV_HOME, the mark file. */
   env(markFile: string): NodeJS.ProcessEnv;
   /**
-   * When the mpv reporting to `markFile` exited (performance.now(), this process's clock) and with
-   * what status (0: it showed its first frame); polls until `timeoutMs`, then undefined.
+   * When the mpv reporting to `markFile` showed its first frame and when it exited (performance.now(),
+   * this process's clock; frameAt undefined if it exited without one) and with what status (0: it
+   * showed its first frame); polls until `timeoutMs` for the exit, then undefined.
    */
-  exitOf(markFile: string, timeoutMs: number): Promise<{ at: number; status: number } | undefined>;
+  exitOf(markFile: string, timeoutMs: number): Promise<MpvRun | undefined>;
+}
+
+export interface MpvRun {
+  frameAt: number | undefined;
+  exitAt: number;
+  status: number;
+}
+
+/** Runs in the real mpv: appends `frame <epoch ns>` to the mark file once the first frame is shown. */
+const FRAME_MARK_SCRIPT = `-- dream bench: mark the first frame's wall time (see bench/lib/mpv.ts)
+local mark = os.getenv("DREAM_BENCH_MPV_MARK")
+local marked = false
+mp.register_event("playback-restart", function()
+  if marked or not mark then return end
+  marked = true
+  -- Lua has no sub-second wall clock; date(1) runs on mpv's subprocess thread, not its core.
+  local r = mp.command_native({ name = "subprocess", args = { "date", "+%s%N" }, capture_stdout = true, playback_only = false })
+  if r and r.status == 0 then
+    local f = io.open(mark, "a")
+    if f then
+      f:write("frame " .. r.stdout)
+      f:close()
+    end
+  end
+end)
+`;
+
+/** Nanoseconds since the epoch (as date +%s%N prints them) on this process's performance clock. */
+function fromEpochNs(ns: string): number {
+  return Number(BigInt(ns) / 1000n) / 1000 - performance.timeOrigin;
 }
 
 /** Writes the wrapper and the config under `dir`; undefined when no mpv is installed. */
@@ -30,7 +68,8 @@ export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined>
   const bin = join(dir, 'bin');
   const home = join(dir, 'home');
   await mkdir(bin, { recursive: true });
-  await mkdir(home, { recursive: true });
+  await mkdir(join(home, 'scripts'), { recursive: true });
+  await writeFile(join(home, 'scripts', 'dream-bench-frame.lua'), FRAME_MARK_SCRIPT);
   await writeFile(join(home, 'mpv.conf'), 'vo=null\nao=null\naudio=no\nuntimed=yes\nframes=1\nquiet=yes\n');
   const wrapper = join(bin, 'mpv');
   await writeFile(
@@ -39,7 +78,7 @@ export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined>
       '#!/bin/sh',
       `${JSON.stringify(real)} "$@"`,
       'status=$?',
-      'echo "$(date +%s%N) $status" >> "$DREAM_BENCH_MPV_MARK"',
+      'echo "exit $(date +%s%N) $status" >> "$DREAM_BENCH_MPV_MARK"',
       'exit $status',
       '',
     ].join('\n'),
@@ -56,10 +95,14 @@ export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined>
       const deadline = performance.now() + timeoutMs;
       while (performance.now() < deadline) {
         const text = await readFile(markFile, 'utf8').catch(() => '');
-        const m = /^(\d+) (\d+)\n/.exec(text);
-        if (m) {
-          const epochMs = Number(BigInt(m[1]!) / 1000n) / 1000;
-          return { at: epochMs - performance.timeOrigin, status: Number(m[2]) };
+        const exit = /^exit (\d+) (\d+)$/m.exec(text);
+        if (exit) {
+          const frame = /^frame (\d+)$/m.exec(text);
+          return {
+            frameAt: frame ? fromEpochNs(frame[1]!) : undefined,
+            exitAt: fromEpochNs(exit[1]!),
+            status: Number(exit[2]),
+          };
         }
         await new Promise((r) => setTimeout(r, 10));
       }
