@@ -103,7 +103,7 @@ function scenario(kind: 'fresh' | 'steady'): SchedulerSnapshot {
 function measure(
   s: SchedulerSnapshot,
   runs: number,
-): { p50: number; p99: number; cpu: number; requests: number } {
+): { min: number; p50: number; p99: number; cpu: number; requests: number } {
   for (let i = 0; i < 5; i++) planRequests(s); // warm up the JIT
   const times: number[] = [];
   let requests = 0;

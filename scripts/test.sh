@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing (see ensure-tools.sh), builds, lints, then vitest.
+# Runs every test: installs what is missing (see ensure-tools.sh), builds, lints, type-checks the
+# tests and benchmarks, then vitest.
 # Ends with a plain "N passed, N failed" line so any CI can read the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,8 @@ echo "==> building"
 pnpm -s build
 echo "==> lint"
 pnpm -s exec biome check . --diagnostic-level=error
+echo "==> type-check of the tests and benchmarks (vitest runs them without checking types)"
+pnpm -s typecheck
 echo "==> tests"
 report=$(mktemp)
 status=0

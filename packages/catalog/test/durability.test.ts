@@ -118,7 +118,7 @@ describe('the log', () => {
     const good = Buffer.concat([LOG_MAGIC, a, b]);
     expect(parseLog(good).records).toHaveLength(2);
     const flipped = Buffer.from(good);
-    flipped[flipped.length - 2] ^= 0xff;
+    flipped[flipped.length - 2] = flipped[flipped.length - 2]! ^ 0xff;
     expect(parseLog(flipped)).toMatchObject({ validEnd: LOG_MAGIC.length + a.length });
     const zeros = Buffer.concat([LOG_MAGIC, a, Buffer.alloc(64)]);
     expect(parseLog(zeros)).toMatchObject({ validEnd: LOG_MAGIC.length + a.length });

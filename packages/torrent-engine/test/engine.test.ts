@@ -24,9 +24,9 @@ function loopbackEngine(outputDir: string, more: { resumeDir?: string; maxConnec
   });
 }
 
-function once<T extends unknown[]>(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
+function once(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
   return new Promise((resolve) => {
-    const l = (ih: string, ..._rest: T) => {
+    const l = (ih: string) => {
       if (ih === infohash) {
         e.off(name, l);
         resolve();

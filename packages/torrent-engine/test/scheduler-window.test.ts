@@ -15,7 +15,7 @@ import {
   ReadaheadWindow,
   STREAM_HEADROOM,
 } from '../src/scheduler/index.js';
-import { KIB, MIB, peer, snap } from './scheduler-fixtures.js';
+import { bits, KIB, MIB, peer, snap } from './scheduler-fixtures.js';
 
 const GIB = 1024 * MIB;
 
@@ -116,7 +116,7 @@ describe('ReadaheadWindow', () => {
     const { start, end } = w.range();
     const windowPieces: number[] = [];
     for (let p = Math.floor(start / pieceLength); p * pieceLength < end; p++) windowPieces.push(p);
-    const have = snap({ pieceCount: 64, pieceLength }).have;
+    const have = bits(64);
     for (let p = 0; p < 4; p++) have.set(p);
     for (const p of windowPieces) have.set(p);
     const plan = planRequests(

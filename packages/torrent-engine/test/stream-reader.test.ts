@@ -37,8 +37,8 @@ function fakeTorrent(size: number) {
       }
       return data.subarray(offset, offset + length);
     },
-    on: (e: string, l: (...args: never[]) => void) => events.on(e, l),
-    off: (e: string, l: (...args: never[]) => void) => events.off(e, l),
+    on: (e: string, l: (index: number) => void) => events.on(e, l),
+    off: (e: string, l: (index: number) => void) => events.off(e, l),
   };
   const torrent: StreamableTorrent = {
     infohash: meta.infohash,
