@@ -59,3 +59,25 @@ describe('dream-catalog', () => {
     expect(await start(['--config', config, '--port', '0']).exit).toBe(78);
   });
 });
+
+describe('the package entry', () => {
+  // Every daemon imports @dream/catalog (dream-torrent serves the catalog routes); the Elasticsearch
+  // client is for bootstrap operators only and costs ~250 ms and ~13 MiB to load. openCatalogStore
+  // imports it on demand; a value re-export in index.ts loaded it everywhere, unseen.
+  it('does not load the Elasticsearch client until the elasticsearch backend is opened', async () => {
+    const entry = new URL('../dist/index.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(entry)}).then(() => {
+      const loaded = Object.keys(require.cache).filter((p) => p.includes('@elastic'));
+      process.stdout.write(JSON.stringify(loaded));
+    });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual([]);
+  });
+});

@@ -8,8 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildElasticQuery, elasticIndexBody, generateSigningKey, openElasticStore } from '@dream/catalog';
+import { buildElasticQuery, elasticIndexBody, generateSigningKey } from '@dream/catalog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Not exported by the package (openCatalogStore loads it on demand): imported from its module.
+import { openElasticStore } from '../src/elastic/store.js';
 import { contractSuite } from './contract.js';
 import { entry, hashOf } from './helpers.js';
 
