@@ -8,6 +8,7 @@ import net, { type Socket } from 'node:net';
 import type { PeerAddress } from '../bitfield.js';
 import { GuardedWire } from '../wire/guarded-wire.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../wire/limits.js';
+import { pumpCoalesced } from '../wire/write-coalescing.js';
 
 export interface Handshaken {
   infohash: string;
@@ -32,7 +33,7 @@ function pipe(socket: Socket, wire: GuardedWire, fed = false): void {
     socket.on('data', (chunk: Buffer) => {
       if (!wire.destroyed) wire.feed(chunk);
     });
-  wire.pipe(socket);
+  pumpCoalesced(wire, socket);
   const end = () => {
     wire.destroy();
     socket.destroy();

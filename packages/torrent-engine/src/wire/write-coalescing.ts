@@ -1,0 +1,43 @@
+/**
+ * The wire's outgoing messages to its socket, coalesced: everything the wire emits in one turn of
+ * the event loop goes out in one writev.
+ *
+ * Why not `wire.pipe(socket)`: bittorrent-protocol pushes every message as its own chunk (a PIECE
+ * as two, header and block), and a pipe writes each chunk with its own socket.write. With Nagle off
+ * (setNoDelay, for latency) each is a syscall and a TCP segment: a plan that asks a peer for 64
+ * blocks made 64 writes of 17 bytes. Downloading 197 MiB from one loopback seeder that was 12,600
+ * writes and ~200 ms of the daemon's CPU (its profile's second-largest entry after hashing), and as
+ * many segments for the seeder to parse. Corking the socket at the first chunk of a turn and
+ * uncorking on the next tick keeps the latency (nothing waits for a timer) and sends the turn's
+ * messages in one syscall.
+ */
+import type { Socket } from 'node:net';
+
+/** The part of a streamx Readable (the wire) the pump uses. */
+export interface ChunkSource {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
+export function pumpCoalesced(source: ChunkSource, socket: Socket): void {
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  const resume = () => source.resume();
+  source.on('data', (chunk) => {
+    if (socket.destroyed) return;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
+    // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains.
+    if (!socket.write(chunk)) {
+      source.pause();
+      socket.once('drain', resume);
+    }
+  });
+}
