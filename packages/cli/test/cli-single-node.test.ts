@@ -1,6 +1,15 @@
 // dream-cli against one real node (dream-dht + dream-torrent, its own catalog): the paths of
 // upload and stream that the two-node test does not take. Every command runs as a user types it.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTorrent } from '@dream/torrent-engine';
@@ -75,6 +84,27 @@ describe('upload', () => {
     const bad = await run(['upload', join(dir, 'broken.torrent'), 'Broken']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('is not a usable .torrent');
+  });
+
+  it('reads the file once: dream-torrent seeds on the hashing dream-cli did', async () => {
+    // A video written an hour ago, as most uploads are (one written in the last 2 s is hashed
+    // again by the daemon: a write in the same clock tick as the first stat could go unseen).
+    const big = join(dir, 'hashed-once.bin');
+    const size = 24 * 1024 * 1024;
+    writeFileSync(big, randomBytes(size));
+    const past = new Date(Date.now() - 3_600_000);
+    utimesSync(big, past, past);
+    const pid = Number(readFileSync(join(dir, 'node', 'state', 'run', 'dream-torrent.pid'), 'utf8'));
+    // rchar: every byte the daemon read through read(2), page cache hits and sockets included.
+    const readByDaemon = () => Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+    const before = readByDaemon();
+    const r = await json(['upload', big, 'Hashed Once']);
+    const read = readByDaemon() - before;
+    const detail = await (await fetch(`${node.streamBase}/api/torrents/${r.infohash}`)).json();
+    expect(detail).toMatchObject({ progress: 1, state: 'seeding' });
+    // Before, the daemon hashed the whole file again (read >= size): uploads took twice as long.
+    expect(read).toBeLessThan(size / 8);
+    await json(['rm', r.infohash, '--unpublish']);
   });
 });
 

@@ -1,11 +1,12 @@
 // The control API through fastify's inject (no socket): every route, every error code, the Host
 // check. The engine behind it is real (listener on loopback, storage in a temp dir).
-import { readFile } from 'node:fs/promises';
+import { open, readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildControlServer } from '../src/control-api/index.js';
+import { createTorrent } from '../src/create/index.js';
 import { Engine } from '../src/engine/engine.js';
 import { ENGINE_ERROR_CODES } from '../src/engine/errors.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
@@ -63,6 +64,9 @@ afterAll(async () => {
   await removeDir(dir);
 });
 
+/** A well-formed `hashed`, for the error cases around it. */
+const HASHED = { have: '', files: [] };
+
 describe('control API', () => {
   it('answers health', async () => {
     const r = await call('GET', '/api/health');
@@ -110,6 +114,46 @@ describe('control API', () => {
     ).toEqual({ added: 1 });
   });
 
+  it("seeds in place on the caller's hashing: trusted where files are unchanged, hashed where not", async () => {
+    // dream-cli upload hashes the video (with a progress bar) and passes what it found as `hashed`,
+    // so the daemon does not read the whole file again. Trust is resume data's: per file, only
+    // while size and mtime are as recorded. To see which pieces were read, both files are damaged
+    // after hashing: a.bin with its mtime put back (the engine must not notice: it did not read
+    // it), b.bin with a new mtime (its pieces must be hashed, and fail).
+    const content = join(dir, 'hashed');
+    await makeFiles(content, [
+      { path: 'a.bin', size: 4 * 16_384 },
+      { path: 'b.bin', size: 4 * 16_384 },
+    ]);
+    const past = new Date(Date.now() - 3_600_000);
+    for (const f of ['a.bin', 'b.bin']) await utimes(join(content, f), past, past);
+    const made = await createTorrent(content, { pieceLength: 16_384 });
+    const damage = async (name: string) => {
+      const fh = await open(join(content, name), 'r+');
+      await fh.write(Buffer.from('damaged'), 0, 7, 100);
+      await fh.close();
+    };
+    await damage('a.bin');
+    await utimes(join(content, 'a.bin'), past, past);
+    await damage('b.bin');
+
+    const hashed = { have: made.resume.have, files: made.resume.files };
+    const r = await call('POST', '/api/torrents', {
+      torrent: Buffer.from(made.torrent).toString('base64'),
+      path: content,
+      hashed,
+    });
+    expect(r.status).toBe(201);
+    const d = await call('GET', `/api/torrents/${made.meta.infohash}`);
+    const bytes = (d.json?.files as { path: string; bytes: number }[]).map((f) => [f.path, f.bytes]);
+    expect(bytes).toEqual([
+      ['hashed/a.bin', 4 * 16_384],
+      ['hashed/b.bin', 3 * 16_384],
+    ]);
+    expect(d.json?.contentPath).toBe(content);
+    expect((await call('DELETE', `/api/torrents/${made.meta.infohash}`)).status).toBe(204);
+  });
+
   it('answers each error with its documented code and status', async () => {
     const cases: [string, string, unknown, string][] = [
       [
@@ -135,6 +179,19 @@ describe('control API', () => {
       ['POST', `/api/torrents/${infohash}/peers`, { peers: ['nohost'] }, 'invalid-peer'],
       ['POST', `/api/torrents/${infohash}/peers`, { host: '127.0.0.1', port: 0 }, 'invalid-peer'],
       ['DELETE', `/api/torrents/${infohash}?deleteData=maybe`, undefined, 'bad-request'],
+      ['POST', '/api/torrents', { torrent: torrent.toString('base64'), hashed: HASHED }, 'bad-request'],
+      [
+        'POST',
+        '/api/torrents',
+        { torrent: torrent.toString('base64'), path: dir, hashed: { have: '%%', files: [] } },
+        'bad-request',
+      ],
+      [
+        'POST',
+        '/api/torrents',
+        { torrent: torrent.toString('base64'), path: dir, hashed: { have: '', files: [{ path: 'a' }] } },
+        'bad-request',
+      ],
     ];
     for (const [method, url, body, code] of cases) {
       const r = await call(method, url, body);

@@ -6,8 +6,9 @@
 import type { Logger } from '@dream/config';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { PeerAddress } from '../bitfield.js';
-import type { AddInput, AddOptions, Engine } from '../engine/engine.js';
+import type { AddInput, AddOptions, Engine, HashedContent } from '../engine/engine.js';
 import { ENGINE_ERROR_CODES, EngineError, type EngineErrorCode } from '../engine/errors.js';
+import { MAX_FILES } from '../metainfo/index.js';
 import { allowedHostnames, hostAllowed } from './host-check.js';
 
 export interface ControlApiOptions {
@@ -82,7 +83,15 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
         const torrent = Buffer.from(body.torrent, 'base64');
         if (seedInPlace && typeof body.path !== 'string')
           throw new EngineError('bad-request', 'path must be a string');
-        input = seedInPlace ? { torrent, path: body.path as string } : { torrent };
+        if (body.hashed !== undefined && !seedInPlace)
+          throw new EngineError('bad-request', 'hashed goes with torrent and path (seeding in place)');
+        input = seedInPlace
+          ? {
+              torrent,
+              path: body.path as string,
+              ...(body.hashed !== undefined ? { hashed: parseHashed(body.hashed) } : {}),
+            }
+          : { torrent };
       } else if (typeof body.path === 'string') {
         input = typeof body.name === 'string' ? { path: body.path, name: body.name } : { path: body.path };
       } else throw new EngineError('bad-request', `${kinds[0]} must be a string`);
@@ -139,6 +148,9 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
   };
 }
 
+/** A torrent has at most MAX_FILES files; a longer `hashed.files` cannot describe it. */
+const MAX_HASHED_FILES = MAX_FILES;
+
 /** Longest duration accepted: a week (the duration probe's bound too). */
 const MAX_DURATION_SECONDS = 7 * 24 * 3600;
 
@@ -182,6 +194,27 @@ function parseSelection(v: unknown): number[] | 'all' {
   if (v === 'all') return 'all';
   if (Array.isArray(v) && v.every((i) => Number.isInteger(i))) return v as number[];
   throw new EngineError('invalid-selection', 'selected is "all" or an array of file indices');
+}
+
+/** `hashed` of a seed-in-place add: createTorrent's verdict on the files it just read. */
+function parseHashed(v: unknown): HashedContent {
+  const bad = (why: string) =>
+    new EngineError('bad-request', `hashed: ${why} (give what createTorrent returned as resume: have, files)`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('expected an object');
+  const { have, files } = v as Record<string, unknown>;
+  if (typeof have !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(have)) throw bad('have must be base64');
+  if (!Array.isArray(files) || files.length > MAX_HASHED_FILES) {
+    throw bad(`files must be an array of at most ${MAX_HASHED_FILES} {path, size, mtimeMs}`);
+  }
+  return {
+    have,
+    files: files.map((f, i) => {
+      const o = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
+      if (typeof o.path !== 'string' || !Number.isFinite(o.size) || !Number.isFinite(o.mtimeMs))
+        throw bad(`files[${i}] must be {path: string, size: number, mtimeMs: number}`);
+      return { path: o.path, size: o.size as number, mtimeMs: o.mtimeMs as number };
+    }),
+  };
 }
 
 function parsePeers(v: unknown): PeerAddress[] {
