@@ -145,7 +145,8 @@ describe('control API', () => {
     });
     expect(r.status).toBe(201);
     const d = await call('GET', `/api/torrents/${made.meta.infohash}`);
-    const bytes = (d.json?.files as { path: string; bytes: number }[]).map((f) => [f.path, f.bytes]);
+    const files = (d.json?.files ?? []) as { path: string; bytes: number }[];
+    const bytes = files.map((f) => [f.path, f.bytes]);
     expect(bytes).toEqual([
       ['hashed/a.bin', 4 * 16_384],
       ['hashed/b.bin', 3 * 16_384],

@@ -199,7 +199,10 @@ function parseSelection(v: unknown): number[] | 'all' {
 /** `hashed` of a seed-in-place add: createTorrent's verdict on the files it just read. */
 function parseHashed(v: unknown): HashedContent {
   const bad = (why: string) =>
-    new EngineError('bad-request', `hashed: ${why} (give what createTorrent returned as resume: have, files)`);
+    new EngineError(
+      'bad-request',
+      `hashed: ${why} (give what createTorrent returned as resume: have, files)`,
+    );
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('expected an object');
   const { have, files } = v as Record<string, unknown>;
   if (typeof have !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(have)) throw bad('have must be base64');
