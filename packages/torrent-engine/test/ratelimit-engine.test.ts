@@ -2,7 +2,7 @@
 // of our engines on loopback no faster than the cap allows (loosely: the transfer takes at least
 // half its ideal time at the cap; loopback unlimited takes a small fraction of it). Also the
 // control API routes for the limits.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -164,6 +164,56 @@ describe('rate limits on real sockets', () => {
       expect(nf.status).toBe(404);
     } finally {
       await app.close();
+    }
+  });
+
+  it("a torrent's own limits survive a restart; a damaged saved value is dropped, not the torrent", async () => {
+    const state = join(dir, 'restart-state');
+    const start = () =>
+      Engine.start({
+        outputDir: join(dir, 'restart-out'),
+        resumeDir: state,
+        host: '127.0.0.1',
+        port: 0,
+        maxConnections: 20,
+        log,
+        trackers: false,
+      });
+    const first = await start();
+    const { infohash } = await first.add({ path: join(dir, 'src', 'clip.mkv') });
+    first.setTorrentLimits(infohash, { upload: 300_000 });
+    first.setTorrentLimits(infohash, { download: 700_000 });
+    await first.stop();
+
+    const second = await start();
+    try {
+      expect(second.torrentLimits(infohash)).toEqual({ upload: 300_000, download: 700_000 });
+      // Lifting them is saved too.
+      second.setTorrentLimits(infohash, { upload: 0, download: 0 });
+    } finally {
+      await second.stop();
+    }
+    const third = await start();
+    try {
+      expect(third.torrentLimits(infohash)).toEqual({ upload: 0, download: 0 });
+      third.setTorrentLimits(infohash, { upload: 5 });
+    } finally {
+      await third.stop();
+    }
+
+    // A hand-edited resume file with a nonsense limit: the torrent comes back, unlimited. (The edit
+    // also checks that stop() had finished writing: the store's closing flush used to save once
+    // more after stop() resolved, over this file.)
+    const file = join(state, `${infohash}.json`);
+    const saved = JSON.parse(await readFile(file, 'utf8'));
+    expect(saved.limits).toEqual({ upload: 5, download: 0 });
+    await writeFile(file, JSON.stringify({ ...saved, limits: { upload: -1, download: 'fast' } }));
+    const fourth = await start();
+    try {
+      expect(fourth.list().map((t) => t.infohash)).toEqual([infohash]);
+      expect(fourth.torrentLimits(infohash)).toEqual({ upload: 0, download: 0 });
+    } finally {
+      await fourth.stop();
     }
   });
 });

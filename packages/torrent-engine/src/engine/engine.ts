@@ -343,7 +343,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const t = this.get(infohash);
     const bad = checkLimits(limits);
     if (bad) throw new EngineError('bad-request', bad);
-    return t.limits.set(limits);
+    return t.setLimits(limits);
   }
 
   connectionCount(): number {
@@ -486,6 +486,7 @@ export class Engine extends EventEmitter<EngineEvents> {
           selected: r.selected,
           paused: r.paused,
           addedAt: r.addedAt,
+          ...(r.limits ? { limits: savedLimits(r.limits, meta.infohash, this.log) } : {}),
         });
         await t.start();
         this.log.info(
@@ -547,4 +548,18 @@ function hashedResume(
     paused: false,
     addedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * A torrent's saved rate limits, checked as the API checks them: a hand-edited or damaged value
+ * is dropped (unlimited, with a warning), never a reason to lose the torrent.
+ */
+function savedLimits(v: unknown, infohash: string, log: Logger): RateLimits | undefined {
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const limits = { upload: o.upload, download: o.download } as RateLimits;
+  const bad =
+    typeof o.upload !== 'number' || typeof o.download !== 'number' ? 'not two numbers' : checkLimits(limits);
+  if (!bad) return limits;
+  log.warn({ infohash, limits: v, why: bad }, 'saved rate limits ignored');
+  return undefined;
 }

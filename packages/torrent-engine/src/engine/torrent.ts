@@ -12,7 +12,7 @@ import utPex from 'ut_pex';
 import { Bitfield, type PeerAddress } from '../bitfield.js';
 import { CHOKE_INTERVAL_MS, chooseUnchoked, OPTIMISTIC_INTERVAL_MS, UNCHOKE_SLOTS } from '../choke/index.js';
 import { parseInfo, type TorrentMeta } from '../metainfo/index.js';
-import { GlobalLimits, TorrentLimits } from '../ratelimit/index.js';
+import { GlobalLimits, type RateLimits, TorrentLimits } from '../ratelimit/index.js';
 import type { ResumeData } from '../resume/index.js';
 import { outstandingFor, planRequests, type TorrentDemand } from '../scheduler/index.js';
 import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types.js';
@@ -86,6 +86,8 @@ export interface TorrentInit {
   peers?: PeerAddress[];
   /** Trackers from the magnet (tr=) when there is no metainfo yet. */
   trackers?: string[];
+  /** This torrent's own rate limits (restored from resume data); none = unlimited. */
+  limits?: RateLimits;
 }
 
 export interface PeerInfo {
@@ -222,7 +224,7 @@ export class Torrent extends EventEmitter {
     if (init.peers) this.book.add(init.peers, 'given', Date.now());
     this.limits = new TorrentLimits(
       host.limits ?? new GlobalLimits({ upload: 0, download: 0 }),
-      undefined,
+      init.limits,
       () => this.schedulePlan(),
     );
   }
@@ -1070,6 +1072,10 @@ export class Torrent extends EventEmitter {
     await this.flushResume(true);
     await this.saving;
     await this.store?.close().catch(() => {});
+    // Closing flushes once more and emits 'resume', which saves again: that save too must be done
+    // when stop() resolves, or it lands after the engine has stopped (over a file the caller may
+    // already be reading or replacing).
+    await this.saving;
   }
 
   /**
@@ -1094,13 +1100,22 @@ export class Torrent extends EventEmitter {
     await this.persist(data);
   }
 
+  /** Changes this torrent's own rate limits (absent keys stay); they are saved with its resume data. */
+  setLimits(limits: Partial<RateLimits>): RateLimits {
+    const now = this.limits.set(limits);
+    this.markResumeDirty(false);
+    return now;
+  }
+
   /** Saves one ResumeData, in order (a later save never overtaken by an earlier one). */
   private persist(data: ResumeData): Promise<void> {
+    const limits = this.limits.get();
     const full: ResumeData = {
       ...data,
       paused: this.paused,
       selected: this.selection,
       addedAt: this.addedAt,
+      ...(limits.upload > 0 || limits.download > 0 ? { limits } : {}),
     };
     const prev = this.saving ?? Promise.resolve();
     const next = prev

@@ -19,4 +19,6 @@ export interface ResumeData {
   paused: boolean;
   /** ISO 8601. */
   addedAt: string;
+  /** This torrent's own rate limits, bytes/s (0 = none), when any is set (PUT .../limits). */
+  limits?: { upload: number; download: number };
 }
