@@ -1,7 +1,7 @@
 // What clients need (HTTP client, entry types, signing) is the light entry, `@dream/catalog/client`.
 export * from './client-api.js';
 export { buildElasticQuery, elasticIndexBody } from './elastic/query.js';
-// Types only: openCatalogStore imports the Elasticsearch store (and its client, ~250 ms and ~20 MiB
+// Types only: openCatalogStore imports the Elasticsearch store (and its client, ~250 ms and ~13 MiB
 // to load) only when the config asks for it; a value export here would load it in every daemon.
 export type { ElasticStoreOptions } from './elastic/store.js';
 export { type EmbeddedStoreOptions, openEmbeddedStore } from './embedded/store.js';

@@ -83,15 +83,12 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
         const torrent = Buffer.from(body.torrent, 'base64');
         if (seedInPlace && typeof body.path !== 'string')
           throw new EngineError('bad-request', 'path must be a string');
-        if (body.hashed !== undefined && !seedInPlace)
-          throw new EngineError('bad-request', 'hashed goes with torrent and path (seeding in place)');
-        input = seedInPlace
-          ? {
-              torrent,
-              path: body.path as string,
-              ...(body.hashed !== undefined ? { hashed: parseHashed(body.hashed) } : {}),
-            }
-          : { torrent };
+        // hashed without path: the engine refuses it (seeding in place is what it is for).
+        input = {
+          torrent,
+          ...(seedInPlace ? { path: body.path as string } : {}),
+          ...(body.hashed !== undefined ? { hashed: parseHashed(body.hashed) } : {}),
+        };
       } else if (typeof body.path === 'string') {
         input = typeof body.name === 'string' ? { path: body.path, name: body.name } : { path: body.path };
       } else throw new EngineError('bad-request', `${kinds[0]} must be a string`);
