@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_PLAN_OPTIONS as D,
   type InFlightRequest,
+  type PeerState,
   pipelineDepth,
   planRequests,
   type RequestPlan,
@@ -453,5 +454,36 @@ describe('pipelineDepth', () => {
     [1 * MIB, 0, false, 0],
   ])('rate %d, limit %d, snubbed %s -> %d', (rate, max, snubbed, expected) => {
     expect(pipelineDepth(rate, max, snubbed, D)).toBe(expected);
+  });
+});
+
+describe('a peer without a measured rate', () => {
+  // One 1 MiB piece (64 blocks), wanted by a reader: how much of it goes out at once.
+  const plan = (o: Partial<PeerState>) =>
+    planRequests(
+      snap({
+        pieceCount: 4,
+        pieceLength: MIB,
+        peers: [peer('p', { pieces: 4, downloadRate: 0, ...o })],
+        readers: [{ id: 'r', start: 0, end: MIB, playhead: 0, bytesPerSecond: 1 * MIB }],
+      }),
+    ).requests.length;
+  const unknown = D.unknownPeerRate / BLOCK;
+
+  it.each([
+    // A new connection 100 or 200 ms away: its first round trip keeps a fast link busy (at 8
+    // requests its first piece took a round trip more than it needed); more than a piece at 200 ms.
+    ['fresh, 100 ms away', { fresh: true, rttMs: 100 }, Math.ceil((D.freshLinkRate * 0.1) / BLOCK)],
+    ['fresh, 200 ms away', { fresh: true, rttMs: 200 }, Math.ceil((D.freshLinkRate * 0.2) / BLOCK)],
+    // On loopback a deep first pipeline buys nothing, and a crowd joining a capped origin at once
+    // would queue megabytes there: as before.
+    ['fresh, on loopback', { fresh: true, rttMs: 0.5 }, unknown],
+    // Incoming connections have no measured round trip.
+    ['fresh, round trip unknown', { fresh: true }, unknown],
+    // An idle connection whose meter went back to 0 is not new: a few blocks, as before.
+    ['idle, 200 ms away', { fresh: false, rttMs: 200 }, unknown],
+    ['fresh but snubbed', { fresh: true, rttMs: 200, snubbed: true }, 1],
+  ] as [string, Partial<PeerState>, number][])('%s', (_what, o, expected) => {
+    expect(plan(o)).toBe(expected);
   });
 });

@@ -455,6 +455,7 @@ export class Torrent extends EventEmitter {
       wire: h.wire,
       socket: h.socket,
       peerId: h.peerId,
+      ...(h.rttMs !== undefined ? { rttMs: h.rttMs } : {}),
     });
     this.peers.set(peer.id, peer);
     if (!h.incoming) this.book.markConnected(h.remote, Date.now());
@@ -695,6 +696,8 @@ export class Torrent extends EventEmitter {
         has: p.has,
         chokingUs: p.wire.peerChoking,
         downloadRate: p.downloadRate(),
+        fresh: p.wire.downloaded === 0,
+        ...(p.rttMs !== undefined ? { rttMs: p.rttMs } : {}),
         outstanding: p.inFlight.size,
         maxOutstanding: p.maxOutstanding,
         snubbed: p.snubbed,

@@ -15,7 +15,7 @@ export {
   type TorrentDemand,
 } from './budget.js';
 export { DEFAULT_PLAN_OPTIONS } from './options.js';
-export { pipelineDepth } from './peers.js';
+export { firstRoundTripDepth, pipelineDepth } from './peers.js';
 export { planRequests } from './plan.js';
 export {
   type FileSpan,

@@ -47,6 +47,20 @@ export function pipelineDepth(
   return Math.min(cap, Math.max(o.minPipeline, Math.min(o.maxPipeline, wanted)));
 }
 
+/**
+ * Requests for a new connection's first round trip: enough to keep a link of `freshLinkRate` busy
+ * for its measured round trip (nothing is measured of its rate before the first blocks are back).
+ */
+export function firstRoundTripDepth(
+  rttMs: number,
+  maxOutstanding: number,
+  o: PlanOptions,
+  blockSize = 16384,
+): number {
+  const wanted = Math.ceil((o.freshLinkRate * Math.max(0, rttMs)) / 1000 / blockSize);
+  return Math.min(Math.max(0, Math.floor(maxOutstanding)), o.maxPipeline, wanted);
+}
+
 export function modelPeers(
   peers: PeerState[],
   o: PlanOptions,
@@ -55,6 +69,7 @@ export function modelPeers(
 ): PeerModel[] {
   return peers.map((p, order) => {
     const rate = p.downloadRate > 0 && Number.isFinite(p.downloadRate) ? p.downloadRate : o.unknownPeerRate;
+    const depth = pipelineDepth(rate, p.maxOutstanding, p.snubbed, o, blockSize);
     return {
       state: p,
       id: p.id,
@@ -67,7 +82,10 @@ export function modelPeers(
       snubbed: p.snubbed,
       queueBytes: 0,
       count: 0,
-      limit: pipelineDepth(rate, p.maxOutstanding, p.snubbed, o, blockSize),
+      limit:
+        p.fresh && !p.snubbed && p.rttMs !== undefined
+          ? Math.max(depth, firstRoundTripDepth(p.rttMs, p.maxOutstanding, o, blockSize))
+          : depth,
       backgroundCount: 0,
       background: undefined,
       has: packBits(p.has, pieceCount),

@@ -32,6 +32,13 @@ export interface PeerState {
   /** Measured payload download rate from this peer, B/s (0 when unknown yet). */
   downloadRate: number;
   /**
+   * Nothing received from it yet on this connection (not a block): its first round trip. An idle
+   * peer whose rate decayed to 0 is not fresh.
+   */
+  fresh?: boolean;
+  /** Round trip measured on this connection (our handshake to theirs, outgoing only), ms. */
+  rttMs?: number;
+  /**
    * Requests outstanding to this peer. The planner counts `inFlight` entries itself; this field is
    * used only when it is larger (requests the engine sent outside the plan).
    */
@@ -72,8 +79,10 @@ export interface PlanOptions {
   /** Pipelining floor and cap in blocks (see docs/design/scheduler.md). */
   minPipeline: number;
   maxPipeline: number;
-  /** Rate assumed for a peer with no measurement yet, B/s. */
+  /** Rate assumed for a peer with no measurement (an idle one whose meter reached 0), B/s. */
   unknownPeerRate: number;
+  /** A fresh peer's first round trip is given requests for this rate times its rttMs, B/s. */
+  freshLinkRate: number;
   /** A block is stalled when in flight longer than stallFactor x its expected time + latency. */
   stallFactor: number;
   /** Blocks whose deadline is within this horizon count as urgent (ms). */

@@ -17,6 +17,11 @@ export interface Handshaken {
   remote: PeerAddress;
   peerId: string;
   incoming: boolean;
+  /**
+   * Outgoing only: ms from our handshake to theirs, one network round trip (plus the peer's
+   * reaction). The planner sizes a new connection's first requests by it.
+   */
+  rttMs?: number;
 }
 
 /** What a torrent prepares on a fresh wire before our handshake goes out (extensions, limits). */
@@ -79,10 +84,12 @@ export function dialPeer(
     opts.signal?.addEventListener('abort', () => fail('aborted'), { once: true });
     socket.once('error', (err) => fail(err.message));
     socket.once('close', () => fail('connection closed during handshake'));
+    let handshakeSentAt: number | undefined;
     socket.once('connect', () => {
       pipe(socket, wire, true);
       opts.setup(wire);
       wire.handshake(opts.infohash, opts.peerId, { dht: false });
+      handshakeSentAt = performance.now();
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
       if (infohash !== opts.infohash) return fail('peer answered for another torrent');
@@ -91,7 +98,8 @@ export function dialPeer(
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners('connect');
-      resolve({ infohash, wire, socket, remote: addr, peerId, incoming: false });
+      const rttMs = handshakeSentAt === undefined ? undefined : performance.now() - handshakeSentAt;
+      resolve({ infohash, wire, socket, remote: addr, peerId, incoming: false, ...(rttMs ? { rttMs } : {}) });
     });
   });
 }

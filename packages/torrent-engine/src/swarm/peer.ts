@@ -58,6 +58,8 @@ export class Peer {
   usefulBytes = 0;
   /** When we sent it our first request (Date.now()): the start of its rate's history. */
   firstRequestAt: number | undefined;
+  /** Round trip measured by the handshake (outgoing connections), ms. */
+  readonly rttMs: number | undefined;
 
   constructor(opts: {
     id: string;
@@ -66,6 +68,7 @@ export class Peer {
     wire: GuardedWire;
     socket: Socket;
     peerId: string;
+    rttMs?: number;
   }) {
     this.id = opts.id;
     this.remote = opts.remote;
@@ -74,6 +77,7 @@ export class Peer {
     this.wire = opts.wire;
     this.socket = opts.socket;
     this.peerId = opts.peerId;
+    this.rttMs = opts.rttMs;
   }
 
   /** Builds `has` from the wire's view once the piece count is known (after metadata for magnets). */
