@@ -228,4 +228,37 @@ describe('guarded wire', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it("measures an outgoing connection's round trip by its handshake (the first requests are sized by it)", async () => {
+    const { port, accepted } = await listen(100);
+    // A relay that holds every chunk 60 ms each way: a 120 ms round trip on loopback.
+    const ONE_WAY_MS = 60;
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(port, '127.0.0.1');
+      sockets.push(client, upstream);
+      for (const [from, to] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
+        from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), ONE_WAY_MS));
+        from.on('error', () => to.destroy());
+        from.on('close', () => to.destroy());
+      }
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    try {
+      const out = await dialPeer(
+        { host: '127.0.0.1', port: (relay.address() as net.AddressInfo).port },
+        // Another peer id than the listener's: the same one would be a connection to ourselves.
+        { infohash: INFOHASH, peerId: randomBytes(20).toString('hex'), pieceCount: 100, setup: () => {} },
+      );
+      sockets.push(out.socket);
+      expect(out.rttMs).toBeGreaterThanOrEqual(2 * ONE_WAY_MS - 5);
+      // The side that answered has no round trip of its own to measure.
+      expect((await accepted).rttMs).toBeUndefined();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => relay.close(r));
+    }
+  });
 });
