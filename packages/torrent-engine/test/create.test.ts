@@ -123,6 +123,16 @@ describe('createTorrent', () => {
     await store.close();
   });
 
+  it('with settle, waits until a just-written file is old enough to vouch for it', async () => {
+    // dream-cli upload --faststart hashes the copy ffmpeg has just written: without waiting, the
+    // daemon hashed it a second time. The wait is at most 2 s, a rehash of a video far longer.
+    const file = join(tmp, 'remuxed.mkv');
+    await writeFile(file, content(300_000, 11));
+    const { meta, resume } = await createTorrent(file, { settle: true });
+    expect(Bitfield.fromBytes(meta.pieceCount, Buffer.from(resume.have, 'base64')).isComplete()).toBe(true);
+    expect(resume.files[0]?.mtimeMs).toBeGreaterThan(0);
+  });
+
   it('refuses what it cannot share faithfully', async () => {
     await expect(createTorrent(join(tmp, 'missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await writeFile(join(tmp, 'zero'), '');

@@ -80,7 +80,12 @@ export function registerUploadCommand(program: Command, globals: () => GlobalOpt
           }
         }
         const bar = progressBar('hashing');
-        const created = await createTorrent(path, { onProgress: (done, total) => bar.update(done, total) });
+        const created = await createTorrent(path, {
+          onProgress: (done, total) => bar.update(done, total),
+          // A file written in the last 2 s (a --faststart copy, a recording just saved) is
+          // waited for, not left for the daemon to hash again.
+          settle: true,
+        });
         bar.end();
         ({ torrent: torrentBytes, meta } = created);
         body.torrent = Buffer.from(torrentBytes).toString('base64');

@@ -7,9 +7,11 @@
  * again when seeding in place), and re-parsing its output would still be needed for a TorrentMeta.
  * This is ~200 lines over node:crypto and FileHandle.read into a reused buffer.
  */
+
 import { createHash } from 'node:crypto';
 import { type FileHandle, open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Bitfield } from '../bitfield.js';
 import { type BEncodable, bencode } from '../metainfo/bdecode.js';
 import {
@@ -50,6 +52,12 @@ export interface CreateTorrentOptions {
   comment?: string;
   onProgress?: (hashedBytes: number, totalBytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * Before hashing a file written less than FRESH_MS ago, wait until it is that old, so that the
+   * resume data can vouch for it (at most 2 s per file). dream-cli upload sets it: a video just
+   * remuxed by --faststart, or just saved, was otherwise hashed a second time by the daemon.
+   */
+  settle?: boolean;
 }
 
 /**
@@ -203,7 +211,12 @@ async function hashPieces(
     let h: FileHandle | undefined;
     try {
       h = await open(s.abs, 'r');
-      const st0 = await h.stat();
+      let st0 = await h.stat();
+      const young = st0.mtimeMs + FRESH_MS + 1 - Date.now();
+      if (opts.settle && young > 0) {
+        await sleep(young, undefined, opts.signal ? { signal: opts.signal } : {});
+        st0 = await h.stat();
+      }
       const startedAt = Date.now();
       let pos = 0;
       while (pos < s.length) {
