@@ -124,6 +124,8 @@ describe('wire writes', () => {
     expect(pauses).toBeGreaterThan(0);
     expect(offset).toBeLessThan(payload.length);
     expect(socket.writableLength).toBeLessThanOrEqual(socket.writableHighWaterMark + CHUNK);
+    // One drain listener while paused, not one per chunk already on its way.
+    expect(socket.listenerCount('drain')).toBe(1);
 
     const got: Buffer[] = [];
     reader.on('data', (d: Buffer) => got.push(d));

@@ -26,7 +26,11 @@ export function pumpCoalesced(source: ChunkSource, socket: Socket): void {
     corked = false;
     socket.uncork();
   };
-  const resume = () => source.resume();
+  let waitingForDrain = false;
+  const resume = () => {
+    waitingForDrain = false;
+    source.resume();
+  };
   source.on('data', (chunk) => {
     if (socket.destroyed) return;
     if (!corked) {
@@ -34,8 +38,10 @@ export function pumpCoalesced(source: ChunkSource, socket: Socket): void {
       socket.cork();
       process.nextTick(uncork);
     }
-    // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains.
-    if (!socket.write(chunk)) {
+    // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains (one
+    // listener however many chunks were already on their way when it paused).
+    if (!socket.write(chunk) && !waitingForDrain) {
+      waitingForDrain = true;
       source.pause();
       socket.once('drain', resume);
     }
