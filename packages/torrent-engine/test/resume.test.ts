@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
 import { metaFromResume, type ResumeData, ResumeStore } from '../src/resume/index.js';
 import { PieceStore } from '../src/storage/index.js';
-import { buildTorrent, piecesOf } from './storage-helpers.js';
+import { buildTorrent, piecesOf, twoFileTorrent } from './storage-helpers.js';
 
 let tmp: string;
 beforeEach(async () => {
@@ -234,13 +234,7 @@ describe('resume accounting around a flush (in-process crash: the store is aband
 
 describe('resume trust', () => {
   async function completed() {
-    const t = buildTorrent({
-      name: 'trust',
-      files: [
-        { path: ['x.bin'], length: 100_000 },
-        { path: ['y.bin'], length: 100_000 },
-      ],
-    });
+    const t = twoFileTorrent('trust', ['x.bin', 'y.bin'], 100_000);
     const meta = parseTorrent(t.bytes);
     const root = join(tmp, 'root');
     const store = await PieceStore.open(meta, { root });

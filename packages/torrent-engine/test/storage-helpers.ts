@@ -41,6 +41,11 @@ export function pieceHashes(data: Buffer, pieceLength: number): Buffer {
   return Buffer.concat(out);
 }
 
+/** Two files of `length` bytes each under one torrent name: the selection and trust tests' shape. */
+export function twoFileTorrent(name: string, files: [string, string], length: number): BuiltTorrent {
+  return buildTorrent({ name, files: files.map((f) => ({ path: [f], length })) });
+}
+
 export function buildTorrent(opts: {
   name?: string | Uint8Array;
   pieceLength?: number;

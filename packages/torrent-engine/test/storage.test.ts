@@ -24,6 +24,7 @@ import {
   HOSTILE_TORRENTS,
   libtorrentCreate,
   piecesOf,
+  twoFileTorrent,
 } from './storage-helpers.js';
 
 let tmp: string;
@@ -237,13 +238,7 @@ describe('PieceStore: layout', () => {
   });
 
   it('selects files: wanted pieces cover the selected files only', async () => {
-    const t = buildTorrent({
-      name: 'sel',
-      files: [
-        { path: ['a'], length: 40_000 },
-        { path: ['b'], length: 40_000 },
-      ],
-    });
+    const t = twoFileTorrent('sel', ['a', 'b'], 40_000);
     const store = await PieceStore.open(parseTorrent(t.bytes), { root });
     expect(store.wantedPieces().count()).toBe(5);
     store.setFileSelection([1]);
@@ -254,13 +249,7 @@ describe('PieceStore: layout', () => {
   });
 
   it('prepares a file before its first piece: created at full size, only if selected and missing', async () => {
-    const t = buildTorrent({
-      name: 'prep',
-      files: [
-        { path: ['a'], length: 40_000 },
-        { path: ['b'], length: 40_000 },
-      ],
-    });
+    const t = twoFileTorrent('prep', ['a', 'b'], 40_000);
     const meta = parseTorrent(t.bytes);
     const store = await PieceStore.open(meta, { root });
     store.setFileSelection([1]);
