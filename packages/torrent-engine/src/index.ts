@@ -9,7 +9,6 @@ export {
   Engine,
   type EngineEvents,
   type EngineOptions,
-  type HashedContent,
 } from './engine/engine.js';
 export { ENGINE_ERROR_CODES, EngineError, type EngineErrorCode } from './engine/errors.js';
 export {

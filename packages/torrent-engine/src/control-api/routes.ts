@@ -6,7 +6,8 @@
 import type { Logger } from '@dream/config';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { PeerAddress } from '../bitfield.js';
-import type { AddInput, AddOptions, Engine, HashedContent } from '../engine/engine.js';
+import type { HashedContent } from '../create/index.js';
+import type { AddInput, AddOptions, Engine } from '../engine/engine.js';
 import { ENGINE_ERROR_CODES, EngineError, type EngineErrorCode } from '../engine/errors.js';
 import { MAX_FILES } from '../metainfo/index.js';
 import { allowedHostnames, hostAllowed } from './host-check.js';

@@ -264,16 +264,38 @@ function inPlaceResume(meta: TorrentMeta, path: string, sources: Source[]): Resu
     );
     if (ok) have.set(p);
   }
-  return {
-    infohash: meta.infohash,
-    torrent: Buffer.from(meta.torrent ?? meta.info).toString('base64'),
-    root: '',
-    contentPath: path,
+  return seedInPlaceResume(meta, path, {
     have: Buffer.from(have.toBytes()).toString('base64'),
     files: meta.files.map((f, i) => {
       const b = sources[i]?.before;
       return { path: f.path, size: b?.size ?? -1, mtimeMs: trusted[i] && b ? b.mtimeMs : -1 };
     }),
+  });
+}
+
+/**
+ * The pieces a hashing of content to seed in place verified, and each file's size and mtime when
+ * it was read (`resume.have`, `resume.files` of createTorrent). Trusted exactly as resume data is
+ * after a restart: a piece counts only while every file under it still has the recorded size and
+ * mtime; anything else is hashed on open. dream-cli upload hashes, then passes this to the daemon's
+ * add (the control API takes it only from loopback clients, who could as well write resume files).
+ */
+export interface HashedContent {
+  /** base64 of the verified-pieces bitfield (wire bit order). */
+  have: string;
+  /** Per torrent file (TorrentFile.path), as recorded before it was read; mtimeMs -1: not trusted. */
+  files: { path: string; size: number; mtimeMs: number }[];
+}
+
+/** Resume data for seeding `contentPath` in place on a hashing of it (this module's, or a caller's). */
+export function seedInPlaceResume(meta: TorrentMeta, contentPath: string, hashed: HashedContent): ResumeData {
+  return {
+    infohash: meta.infohash,
+    torrent: Buffer.from(meta.torrent ?? meta.info).toString('base64'),
+    root: '',
+    contentPath,
+    have: hashed.have,
+    files: hashed.files,
     selected: 'all',
     paused: false,
     addedAt: new Date().toISOString(),

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '@dream/config';
 import type { PeerAddress } from '../bitfield.js';
-import { CreateError, createTorrent } from '../create/index.js';
+import { CreateError, createTorrent, type HashedContent, seedInPlaceResume } from '../create/index.js';
 import { MetainfoError, parseMagnet, parseTorrent, type TorrentMeta } from '../metainfo/index.js';
 import { checkLimits, GlobalLimits, type RateLimits } from '../ratelimit/index.js';
 import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
@@ -50,20 +50,6 @@ export type AddInput =
   | { magnet: string }
   | { infohash: string }
   | { path: string; name?: string };
-
-/**
- * The pieces a caller verified by hashing the content it asks us to seed in place, and each file's
- * size and mtime when it was read (createTorrent's resume data: `have`, `files`). Trusted exactly
- * as our own resume data is after a restart: a piece counts only while every file under it still
- * has the recorded size and mtime; anything else is hashed on open. The control API takes it only
- * from loopback clients, who could as well write the resume files themselves.
- */
-export interface HashedContent {
-  /** base64 of the verified-pieces bitfield (wire bit order). */
-  have: string;
-  /** Per torrent file (TorrentFile.path), as recorded before it was read; mtimeMs -1: not trusted. */
-  files: { path: string; size: number; mtimeMs: number }[];
-}
 
 export interface AddOptions {
   paused?: boolean;
@@ -183,7 +169,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         } catch {
           throw new EngineError('path-not-found', `${contentPath} does not exist or cannot be read`);
         }
-        if (input.hashed) createdResume = hashedResume(meta, input.torrent, contentPath, input.hashed);
+        if (input.hashed) createdResume = seedInPlaceResume(meta, contentPath, input.hashed);
       } else if (input.hashed) {
         throw new EngineError('bad-request', 'hashed goes with torrent and path (seeding in place)');
       }
@@ -528,26 +514,6 @@ function wrapMetainfo<T>(code: 'invalid-torrent' | 'invalid-magnet' | 'invalid-i
     if (err instanceof MetainfoError) throw new EngineError(code, err.message);
     throw err;
   }
-}
-
-/** Resume data for seeding `contentPath` in place from a caller's own hashing of it. */
-function hashedResume(
-  meta: TorrentMeta,
-  torrent: Uint8Array,
-  contentPath: string,
-  hashed: HashedContent,
-): ResumeData {
-  return {
-    infohash: meta.infohash,
-    torrent: Buffer.from(torrent).toString('base64'),
-    root: '',
-    contentPath,
-    have: hashed.have,
-    files: hashed.files,
-    selected: 'all',
-    paused: false,
-    addedAt: new Date().toISOString(),
-  };
 }
 
 /**
