@@ -99,7 +99,15 @@ export function dialPeer(
       clearTimeout(timer);
       socket.removeAllListeners('connect');
       const rttMs = handshakeSentAt === undefined ? undefined : performance.now() - handshakeSentAt;
-      resolve({ infohash, wire, socket, remote: addr, peerId, incoming: false, ...(rttMs ? { rttMs } : {}) });
+      resolve({
+        infohash,
+        wire,
+        socket,
+        remote: addr,
+        peerId,
+        incoming: false,
+        ...(rttMs !== undefined ? { rttMs } : {}),
+      });
     });
   });
 }
