@@ -14,5 +14,5 @@ export {
   streamRoutes,
 } from './routes.js';
 export { buildStreamApp, createStreamServer, type StreamServer, type StreamServerOptions } from './server.js';
-export { encodePath, MAX_PATH_BYTES, parseFileSelector, parseInfohash } from './target.js';
+export { encodePath, fileUrlPart, MAX_PATH_BYTES, parseFileSelector, parseInfohash } from './target.js';
 export type { SeekableFile, StreamSource } from './types.js';

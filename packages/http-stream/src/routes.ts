@@ -11,7 +11,7 @@ import { bodyStream } from './body.js';
 import { contentTypeFor, isMedia } from './content-type.js';
 import { type ErrorCode, type HttpProblem, problem } from './errors.js';
 import { planResponse } from './plan.js';
-import { encodePath, parseFileSelector, parseInfohash } from './target.js';
+import { fileUrlPart, parseFileSelector, parseInfohash } from './target.js';
 import type { SeekableFile, StreamSource } from './types.js';
 
 export interface StreamRoutesOptions {
@@ -83,7 +83,7 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
         path: f.path,
         size: f.size,
         type: contentTypeFor(f.path),
-        url: base + encodePath(f.path),
+        url: base + fileUrlPart(index, f.path),
       })),
     };
   }

@@ -70,3 +70,12 @@ function tooLong(): HttpProblem {
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
+
+/**
+ * The file part of a stream URL for the file at `index` (among the torrent's non-pad files, the
+ * listing's order) with `path`: its path, which a player shows as the title, except where the path
+ * would read as an index (a single-file torrent named "2"), then its index.
+ */
+export function fileUrlPart(index: number, path: string): string {
+  return INDEX.test(path) ? String(index) : encodePath(path);
+}

@@ -493,6 +493,24 @@ describe('listing and playlist', () => {
     }
   });
 
+  it('names a file whose path reads as an index by its index, so its URL serves that file', async () => {
+    const { streamRoutes } = await import('../src/index.js');
+    const Fastify = (await import('fastify')).default;
+    const other = Fastify();
+    // "1" at the root would be read back as index 1, which is "0" here: the listing must not say so.
+    other.register(streamRoutes(memorySource({ [IH]: [virtualFile('1', 10, 3), virtualFile('0', 10, 4)] })));
+    const list = (await other.inject({ url: `/stream/${IH}/`, headers: { host: 'localhost:1' } })).json();
+    expect(list.files.map((f: { url: string }) => f.url)).toEqual([
+      `http://localhost:1/stream/${IH}/0`,
+      `http://localhost:1/stream/${IH}/1`,
+    ]);
+    for (const [i, f] of list.files.entries()) {
+      const res = await other.inject({ url: new URL(f.url).pathname });
+      expect(res.rawPayload.equals(expectedBytes(i === 0 ? 3 : 4, 0, 9))).toBe(true);
+    }
+    await other.close();
+  });
+
   it('answers 404 for an unknown torrent and 400 for a bad infohash', async () => {
     expect((await app.inject({ url: `/stream/${'e'.repeat(40)}/` })).statusCode).toBe(404);
     expect((await app.inject({ url: '/stream/nope.m3u' })).json().error.code).toBe('BAD_INFOHASH');
