@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import type { SearchResult } from '@dream/catalog/client';
+import { fileUrlPart } from '@dream/http-stream/target';
 import { formatResults } from './commands/search.js';
 import { CliError } from './errors.js';
 
@@ -45,6 +46,39 @@ export interface ListedFile {
   path: string;
   size: number;
   url: string;
+}
+
+/**
+ * A torrent's files as the stream server lists them, from a list known before its metadata is (a
+ * .torrent's non-pad files, a catalog entry's `files`, which are the same list): the same indexes and
+ * URLs, so the player can be started without waiting for the metadata.
+ */
+export function listKnownFiles(
+  base: string,
+  infohash: string,
+  files: readonly { path: string; size: number }[],
+): ListedFile[] {
+  return files.map((f, index) => ({
+    index,
+    path: f.path,
+    size: f.size,
+    url: `${base}/stream/${infohash}/${fileUrlPart(index, f.path)}`,
+  }));
+}
+
+/** What to play: `--file <index>` if given, else the largest video; subtitles beside it either way. */
+export function selectFile(
+  files: ListedFile[],
+  fileOption: string | undefined,
+): { url: string; subtitles: string[] } {
+  const chosen = chooseFiles(files);
+  let video = chosen.video;
+  if (fileOption !== undefined) {
+    const byIndex = files.find((f) => f.index === Number(fileOption));
+    if (!byIndex) throw CliError.usage(`--file ${fileOption}: the torrent has ${files.length} files`);
+    video = byIndex;
+  }
+  return { url: video.url, subtitles: chosen.subtitles.map((s) => s.url) };
 }
 
 /** The file to play (the largest video, else the largest file) and the subtitles to pass along. */

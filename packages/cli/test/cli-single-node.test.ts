@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CatalogClient, loadOrCreateSigningKey, signEntry } from '@dream/catalog/client';
 import { createTorrent } from '@dream/torrent-engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
@@ -233,6 +234,70 @@ describe('the player starts while the first piece is on its way', () => {
     expect(stderr).toContain('the stream answered 410: the torrent was stopped or removed');
     await new Promise((r) => setTimeout(r, 300));
     expect(() => process.kill(started.pid, 0)).toThrow(); // the player is gone too
+  });
+});
+
+describe('a title from the catalog whose metadata no peer has sent yet', () => {
+  it('starts the player on the file the entry lists, and stops it at once when the torrent goes', async () => {
+    // Published, then taken out of this engine (not out of the catalog): streaming it is what a user
+    // does with a title someone else published, whose metadata must come from peers (none here).
+    const { torrentPath, meta } = await unseededTorrent('unmet');
+    await json(['upload', torrentPath, 'Nobody Has Sent This']);
+    const removed = await fetch(`${node.streamBase}/api/torrents/${meta.infohash}`, { method: 'DELETE' });
+    expect(removed.status, await removed.text()).toBe(204);
+    const urlFile = join(dir, 'catalog-player.url');
+    const player = join(dir, 'catalogplayer');
+    writeFileSync(
+      player,
+      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(urlFile)}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n`,
+    );
+    chmodSync(player, 0o755);
+    const child = node.spawnCli(['stream', 'nobody has sent this', '--first', '--player', player]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    for (let i = 0; i < 300 && !existsSync(urlFile); i++) await new Promise((r) => setTimeout(r, 100));
+    const started = JSON.parse(readFileSync(urlFile, 'utf8')) as { pid: number; args: string[] };
+    // The file by its path in the entry: the stream server holds the player until the metadata is in.
+    expect(started.args.at(-1)).toBe(`${node.streamBase}/stream/${meta.infohash}/unmet.mp4`);
+    const listed = (await json(['ls'])) as { infohash: string; state: string }[];
+    expect(listed.find((t) => t.infohash === meta.infohash)?.state).toBe('metadata');
+    // Removed while the player waits for the metadata: answered now, not after the 60 s wait.
+    const removedAt = Date.now();
+    await json(['rm', meta.infohash]);
+    const status = await exited;
+    expect(Date.now() - removedAt).toBeLessThan(30_000);
+    expect(status, stderr).not.toBe(0);
+    expect(stderr).toContain(`no torrent ${meta.infohash} is loaded`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(() => process.kill(started.pid, 0)).toThrow(); // the player is gone too
+  });
+});
+
+describe('a catalog entry whose file list the torrent contradicts', () => {
+  it('is named in the error, and the player is stopped', async () => {
+    const clip = join(dir, 'stale.mp4');
+    await sampleClip(clip, 2, { size: '160x90' });
+    const { infohash, magnet } = await json(['upload', clip, 'Stale Listing']);
+    // Re-signed by its own publisher with a file the torrent does not have (a hand-edited entry).
+    const key = await loadOrCreateSigningKey(join(dir, 'node', 'state'));
+    const catalog = new CatalogClient({ baseUrl: `${node.streamBase}/catalog` });
+    const { createdAt } = (await catalog.get(infohash))!;
+    const files = [{ path: 'renamed.mp4', size: 1 }];
+    await catalog.add(signEntry(key, { infohash, title: 'Stale Listing', magnet, files, createdAt }));
+    const recorder = join(dir, 'staleplayer');
+    const pidFile = join(dir, 'staleplayer.pid');
+    writeFileSync(
+      recorder,
+      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nsetInterval(() => {}, 1000);\n`,
+    );
+    chmodSync(recorder, 0o755);
+    const r = await run(['stream', 'stale listing', '--first', '--player', recorder], 60_000);
+    expect(r.status).toBe(EXIT.unexpected);
+    expect(r.stderr).toContain('has no file with path "renamed.mp4"');
+    expect(r.stderr).toContain(`the torrent's files are not those the catalog entry "Stale Listing" lists`);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 0)).toThrow(); // stopped
   });
 });
 

@@ -13,12 +13,20 @@ function fakeTorrent() {
     store: unknown;
     state: string;
     error: string | undefined;
+    isStopped: boolean;
   };
-  Object.assign(t, { infohash: 'b'.repeat(40), meta: undefined, store: undefined, state: 'metadata' });
+  Object.assign(t, {
+    infohash: 'b'.repeat(40),
+    meta: undefined,
+    store: undefined,
+    state: 'metadata',
+    isStopped: false,
+  });
   return t;
 }
 
-const listeners = (t: EventEmitter) => t.listenerCount('ready') + t.listenerCount('error');
+const listeners = (t: EventEmitter) =>
+  t.listenerCount('ready') + t.listenerCount('error') + t.listenerCount('stopped');
 
 describe('whenReady', () => {
   it('resolves on the ready event, in the same turn, and unsubscribes', async () => {
@@ -59,5 +67,14 @@ describe('whenReady', () => {
     giveUp.abort(new Error('no metadata within 60 s'));
     await expect(gaveUp).rejects.toThrow('no metadata within 60 s');
     expect(listeners(waiting)).toBe(0);
+  });
+
+  it('rejects at once when the torrent is removed while it waits, and unsubscribes', async () => {
+    const t = fakeTorrent();
+    const waited = streamableTorrent(t as unknown as Torrent).whenReady(AbortSignal.timeout(60_000));
+    t.isStopped = true;
+    t.emit('stopped');
+    await expect(waited).rejects.toThrow('the torrent was stopped or removed');
+    expect(listeners(t)).toBe(0);
   });
 });

@@ -15,7 +15,7 @@ import { CliError, EXIT } from '../errors.js';
 import { bytes } from '../format.js';
 import { errorOf, httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
-import { chooseFiles, pickResult } from '../pick.js';
+import { type ListedFile, listKnownFiles, pickResult, selectFile } from '../pick.js';
 import { findExecutable, launchPlayer } from '../player.js';
 
 interface StreamOptions {
@@ -32,6 +32,13 @@ interface Target {
   body: Record<string, unknown>;
   infohash: string;
   title: string | undefined;
+  /**
+   * The torrent's non-pad files when known before its metadata (a .torrent, a catalog entry): then
+   * the player starts right after the add, its start-up overlapping the metadata's arrival.
+   */
+  files?: readonly { path: string; size: number }[];
+  /** Where `files` came from, for the message when the torrent turns out to differ. */
+  filesFrom?: string;
 }
 
 async function resolveTarget(
@@ -58,7 +65,13 @@ async function resolveTarget(
     if (data) {
       try {
         const meta = parseTorrent(data);
-        return { body: { torrent: data.toString('base64') }, infohash: meta.infohash, title: meta.name };
+        return {
+          body: { torrent: data.toString('base64') },
+          infohash: meta.infohash,
+          title: meta.name,
+          files: meta.files.filter((f) => !f.pad).map((f) => ({ path: f.path, size: f.length })),
+          filesFrom: arg,
+        };
       } catch (err) {
         if (err instanceof MetainfoError)
           throw CliError.usage(`${arg} is not a usable .torrent: ${err.message}`);
@@ -86,6 +99,10 @@ async function resolveTarget(
     },
     infohash: chosen.entry.infohash,
     title: chosen.entry.title,
+    // Signed with the entry, made from the same torrent by `dream-cli upload`.
+    ...(chosen.entry.files.length > 0
+      ? { files: chosen.entry.files, filesFrom: `the catalog entry "${chosen.entry.title}"` }
+      : {}),
   };
 }
 
@@ -133,6 +150,11 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
 
       const engine = new EngineApi(config);
       const target = await resolveTarget(query, opts, config, engine);
+      // Chosen before the add when the files are known, so a wrong --file adds nothing.
+      const known: ListedFile[] | undefined = target.files?.length
+        ? listKnownFiles(engine.base, target.infohash, target.files)
+        : undefined;
+      const early = known ? selectFile(known, opts.file) : undefined;
       const peers = opts.peer.length > 0 ? { peers: opts.peer } : {};
       try {
         await engine.add({ ...target.body, ...peers });
@@ -155,20 +177,16 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         if (tty) process.stderr.write('\r\x1b[K');
       };
       let url: string;
-      let subtitles: string[] = [];
-      try {
-        // The listing waits for the metadata (a magnet's comes from peers).
-        const listing = await engine.files(target.infohash);
-        const byIndex =
-          opts.file === undefined ? undefined : listing.files.find((f) => f.index === Number(opts.file));
-        if (opts.file !== undefined && !byIndex)
-          throw CliError.usage(`--file ${opts.file}: the torrent has ${listing.files.length} files`);
-        const chosen = chooseFiles(listing.files);
-        url = (byIndex ?? chosen.video).url;
-        subtitles = chosen.subtitles.map((s) => s.url);
-      } catch (err) {
-        stopTicker();
-        throw err;
+      let subtitles: string[];
+      if (early) ({ url, subtitles } = early);
+      else {
+        try {
+          // The listing waits for the metadata (a magnet's comes from peers).
+          ({ url, subtitles } = selectFile((await engine.files(target.infohash)).files, opts.file));
+        } catch (err) {
+          stopTicker();
+          throw err;
+        }
       }
       // Ask for the first byte: it opens a reader (priming head and tail) and returns once the
       // first verified piece is there, which is when a player gets its first bytes.
@@ -176,12 +194,18 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       const firstPiece = httpText(url, { headers: { range: 'bytes=0-0' }, signal: gaveUp.signal })
         .then(
           (first) => {
-            if (first.status !== 206 && first.status !== 200)
+            if (first.status !== 206 && first.status !== 200) {
+              // A file chosen from a list the metadata then contradicted (a stale catalog entry).
+              const mismatch =
+                early && errorOf(first.body)?.code === 'FILE_NOT_FOUND'
+                  ? `; the torrent's files are not those ${target.filesFrom} lists`
+                  : '';
               throw new CliError(
                 'STREAM_FAILED',
-                `the stream answered ${first.status}${streamMessage(first.body)}`,
+                `the stream answered ${first.status}${streamMessage(first.body)}${mismatch}`,
                 EXIT.unexpected,
               );
+            }
           },
           (err: Error) => {
             if (gaveUp.signal.aborted) throw err;
@@ -213,7 +237,9 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
 
       // The player starts now, not once the first piece is there: its own start-up (mpv: 300-500
       // ms here before it asks for a byte) overlaps the download, and the stream holds its first
-      // request until verified bytes are there. The status line goes on until then.
+      // request until verified bytes are there. The status line goes on until then. With the files
+      // known beforehand (a .torrent, a catalog title) it does not wait for a magnet's metadata
+      // either: the stream holds the request until the metadata is in, too.
       if (tty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
       // A stream that fails before its first piece (the torrent was removed, storage failed) stops

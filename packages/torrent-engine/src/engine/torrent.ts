@@ -1065,10 +1065,17 @@ export class Torrent extends EventEmitter {
     await sources?.stop().catch(() => {});
   }
 
+  /** True once stop() was called (removed, or the engine is stopping): it will not start again. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   /** Stops everything and flushes resume data; the store stays open only if `keepStore`. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // For whoever waits on this torrent's metadata (a stream request for a magnet): it never comes.
+    this.emit('stopped');
     this.limits.close();
     await this.deactivate();
     await this.opening;

@@ -53,6 +53,7 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
         const stop = () => {
           torrent.off('ready', check);
           torrent.off('error', check);
+          torrent.off('stopped', check);
           signal?.removeEventListener('abort', check);
         };
         function check(): void {
@@ -62,6 +63,10 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
           } else if (torrent.state === 'error') {
             stop();
             reject(new Error(torrent.error ?? 'torrent failed'));
+          } else if (torrent.isStopped) {
+            // Removed while a player waited for its metadata: answer now, not after the wait's limit.
+            stop();
+            reject(new Error('the torrent was stopped or removed'));
           } else if (signal?.aborted) {
             stop();
             reject(signal.reason);
@@ -69,6 +74,7 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
         }
         torrent.on('ready', check);
         torrent.on('error', check);
+        torrent.on('stopped', check);
         signal?.addEventListener('abort', check, { once: true });
         check();
       });
