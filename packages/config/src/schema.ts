@@ -126,6 +126,11 @@ export const SCHEMA = {
       default: () => 0,
       doc: 'Download cap in bytes per second across all torrents; 0 = unlimited. The control API can change it live.',
     },
+    encryption: {
+      type: { kind: 'enum', values: ['enabled', 'required', 'disabled'] },
+      default: () => 'enabled',
+      doc: 'Peer-wire encryption (MSE). enabled: talk to peers that require it, plaintext otherwise. required: encrypted peers only. disabled: never.',
+    },
   },
   stream: {
     host: {

@@ -25,6 +25,8 @@ export interface DreamConfig {
     /** Bytes/s across all torrents; 0 = unlimited. */
     upload_rate_limit: number;
     download_rate_limit: number;
+    /** Peer-wire encryption (MSE): see the schema's doc. */
+    encryption: 'enabled' | 'required' | 'disabled';
   };
   stream: {
     host: string;

@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       maxConnections: config.torrent.max_connections,
       uploadRateLimit: config.torrent.upload_rate_limit,
       downloadRateLimit: config.torrent.download_rate_limit,
+      encryption: config.torrent.encryption,
       dht,
       log,
     });

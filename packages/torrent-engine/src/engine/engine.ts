@@ -15,6 +15,7 @@ import { checkLimits, GlobalLimits, type RateLimits } from '../ratelimit/index.j
 import { metaFromResume, type ResumeData, ResumeStore } from '../resume/index.js';
 import { type DhtLike, dhtSource, type PeerSource, trackerSources } from '../sources/index.js';
 import { type Handshaken, PeerListener } from '../swarm/connect.js';
+import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { BUDGET_INTERVAL_MS, shareBandwidth } from './bandwidth.js';
 import { EngineError } from './errors.js';
 import { PendingMagnets } from './pending-magnets.js';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   /** torrent.upload_rate_limit / download_rate_limit, bytes/s (0 or absent = unlimited). */
   uploadRateLimit?: number;
   downloadRateLimit?: number;
+  /** Peer-wire encryption (MSE), torrent.encryption; default 'enabled'. */
+  encryption?: EncryptionPolicy;
 }
 
 export type AddInput =
@@ -75,6 +78,7 @@ export interface EngineEvents {
 
 export class Engine extends EventEmitter<EngineEvents> {
   readonly peerId: string;
+  readonly encryption: EncryptionPolicy;
   private readonly torrents = new Map<string, Torrent>();
   private readonly listener: PeerListener;
   private readonly resumeStore: ResumeStore | undefined;
@@ -95,6 +99,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     super();
     // Azureus-style peer id: client "DR" version 0.1.0.0, then 12 random bytes.
     this.peerId = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
+    this.encryption = opts.encryption ?? 'enabled';
     this.log = opts.log;
     this.globalLimits = new GlobalLimits({
       upload: opts.uploadRateLimit ?? 0,
@@ -105,6 +110,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.listener = new PeerListener({
       peerId: this.peerId,
       admit: () => this.canConnect(),
+      infohashes: () => this.torrents.keys(),
+      encryption: this.encryption,
       route: (infohash) => {
         const t = this.torrents.get(infohash);
         if (!t?.acceptsIncoming()) return undefined;
@@ -383,6 +390,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private create(init: ConstructorParameters<typeof Torrent>[1]): Torrent {
     const host: TorrentHost = {
       peerId: this.peerId,
+      encryption: this.encryption,
       port: () => this.listenPort,
       log: this.log,
       canConnect: () => this.canConnect(),

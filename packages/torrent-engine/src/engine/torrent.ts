@@ -32,6 +32,7 @@ import {
   MAX_PEX_PEERS_PER_CONNECTION,
   REQUEST_TIMEOUT_MS,
 } from '../wire/limits.js';
+import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
 import { PieceCache } from './piece-cache.js';
 
@@ -57,6 +58,8 @@ const TICK_MS = 1_000;
 /** What the torrent needs from its engine. */
 export interface TorrentHost {
   peerId: string;
+  /** Peer-wire encryption for the connections we dial (MSE); default 'disabled'. */
+  encryption?: EncryptionPolicy;
   port(): number;
   log: Logger;
   /** Global connection budget: may a new connection be made now? */
@@ -94,6 +97,8 @@ export interface PeerInfo {
   address: string;
   client: string | undefined;
   incoming: boolean;
+  /** 'none': no MSE; 'plaintext': MSE handshake, plaintext payload; 'rc4': all encrypted. */
+  encryption: 'none' | 'plaintext' | 'rc4';
   downloadRate: number;
   uploadRate: number;
   downloaded: number;
@@ -413,6 +418,7 @@ export class Torrent extends EventEmitter {
         pieceCount: this.meta?.pieceCount,
         setup: (w) => this.setupWire(w),
         signal: this.dials.signal,
+        ...(this.host.encryption ? { encryption: this.host.encryption } : {}),
       }).then(
         (h) => {
           this.dialing--;
@@ -456,6 +462,7 @@ export class Torrent extends EventEmitter {
       socket: h.socket,
       peerId: h.peerId,
       ...(h.rttMs !== undefined ? { rttMs: h.rttMs } : {}),
+      encryption: h.encryption,
     });
     this.peers.set(peer.id, peer);
     if (!h.incoming) this.book.markConnected(h.remote, Date.now());
@@ -1195,6 +1202,7 @@ export class Torrent extends EventEmitter {
         address: addressKey(p.listen),
         client: p.client,
         incoming: p.incoming,
+        encryption: p.encryption,
         downloadRate: Math.round(p.downloadRate()),
         uploadRate: Math.round(p.uploadRate()),
         downloaded: p.wire.downloaded,

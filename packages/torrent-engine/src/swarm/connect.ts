@@ -2,12 +2,26 @@
  * Making connections: dialling out, and the listener every torrent shares (incoming connections
  * are routed by the info hash in their handshake). Both hand over a socket and a guarded wire whose
  * BitTorrent handshake is done, or fail within HANDSHAKE_TIMEOUT_MS.
+ *
+ * Either side may first run the MSE encryption handshake (wire/mse/): out, when the policy requires
+ * it or a plaintext attempt was hung up on (peers that require encryption drop plaintext); in,
+ * whenever the first bytes are not a plaintext BitTorrent handshake.
  */
 import { EventEmitter } from 'node:events';
 import net, { type Socket } from 'node:net';
 import type { PeerAddress } from '../bitfield.js';
 import { GuardedWire } from '../wire/guarded-wire.js';
 import { HANDSHAKE_TIMEOUT_MS } from '../wire/limits.js';
+import {
+  type EncryptionPolicy,
+  type MseResult,
+  methodsFor,
+  mseInitiate,
+  mseRespond,
+  newReader,
+  PLAINTEXT_PREFIX,
+  req2Hash,
+} from '../wire/mse/handshake.js';
 import { pumpCoalesced } from '../wire/write-coalescing.js';
 
 export interface Handshaken {
@@ -22,6 +36,8 @@ export interface Handshaken {
    * reaction). The planner sizes a new connection's first requests by it.
    */
   rttMs?: number;
+  /** How the payload travels: no MSE, MSE with a plaintext payload, or MSE with RC4. */
+  encryption: 'none' | MseResult['method'];
 }
 
 /** What a torrent prepares on a fresh wire before our handshake goes out (extensions, limits). */
@@ -30,15 +46,15 @@ export type WireSetup = (wire: GuardedWire) => void;
 /** Read buffer of an outgoing connection, reused for every read (see GuardedWire.feed). */
 const READ_BUFFER_BYTES = 256 * 1024;
 
-function pipe(socket: Socket, wire: GuardedWire, fed = false): void {
+function pipe(socket: Socket, wire: GuardedWire, fed: boolean, mse?: MseResult): void {
   socket.setNoDelay(true);
   // Incoming sockets (net.Server has no onread): each chunk is fed as read; feed() never
   // concatenates and copies only what outlives the call.
   if (!fed)
     socket.on('data', (chunk: Buffer) => {
-      if (!wire.destroyed) wire.feed(chunk);
+      if (!wire.destroyed) wire.feed(mse ? mse.decrypt(chunk) : chunk);
     });
-  pumpCoalesced(wire, socket);
+  pumpCoalesced(wire, socket, mse?.encrypt);
   const end = () => {
     wire.destroy();
     socket.destroy();
@@ -53,43 +69,94 @@ function pipe(socket: Socket, wire: GuardedWire, fed = false): void {
   wire.on('violation', end);
 }
 
-/** Dials `addr`, handshakes for `infohash`; rejects on timeout, refusal, wrong hash or ourselves. */
-export function dialPeer(
+export interface DialOptions {
+  infohash: string;
+  peerId: string;
+  pieceCount?: number;
+  setup: WireSetup;
+  signal?: AbortSignal;
+  /** Default 'disabled' (plaintext only). */
+  encryption?: EncryptionPolicy;
+}
+
+/**
+ * Dials `addr`, handshakes for `infohash`; rejects on timeout, refusal, wrong hash or ourselves.
+ * Under 'enabled', a peer that hangs up on our plaintext handshake without a byte (what a peer
+ * requiring encryption does) is dialled again with MSE; under 'required', only with MSE.
+ */
+export async function dialPeer(addr: PeerAddress, opts: DialOptions): Promise<Handshaken> {
+  const policy = opts.encryption ?? 'disabled';
+  if (policy === 'required') return dialOnce(addr, opts, policy);
+  try {
+    return await dialOnce(addr, opts, undefined);
+  } catch (err) {
+    if (policy !== 'enabled' || !(err instanceof HungUp) || opts.signal?.aborted) throw err;
+    return dialOnce(addr, opts, policy);
+  }
+}
+
+/** The peer closed the connection before sending a byte (a refusal of plaintext, or of us). */
+class HungUp extends Error {}
+
+function dialOnce(
   addr: PeerAddress,
-  opts: { infohash: string; peerId: string; pieceCount?: number; setup: WireSetup; signal?: AbortSignal },
+  opts: DialOptions,
+  mse: EncryptionPolicy | undefined,
 ): Promise<Handshaken> {
   return new Promise((resolve, reject) => {
     const wire = new GuardedWire({ incoming: false, pieceCount: opts.pieceCount });
+    const reader = mse ? newReader() : undefined;
+    let received = 0;
+    // Until the MSE handshake is done its bytes go to the reader; then, decrypted, to the wire.
+    let sink = (buf: Uint8Array) => (reader ? reader.push(buf) : wire.feed(buf));
     const socket = net.connect({
       host: addr.host,
       port: addr.port,
       onread: {
         buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
         callback: (n: number, buf: Uint8Array) => {
-          if (!wire.destroyed) wire.feed(buf.subarray(0, n));
+          received += n;
+          if (!wire.destroyed) sink(buf.subarray(0, n));
           return true;
         },
       },
     });
     let settled = false;
-    const fail = (why: string) => {
+    const fail = (why: string, hungUp = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      reader?.fail(new Error(why));
       wire.destroy();
       socket.destroy();
-      reject(new Error(why));
+      reject(hungUp ? new HungUp(why) : new Error(why));
     };
     const timer = setTimeout(() => fail('handshake timeout'), HANDSHAKE_TIMEOUT_MS);
     opts.signal?.addEventListener('abort', () => fail('aborted'), { once: true });
-    socket.once('error', (err) => fail(err.message));
-    socket.once('close', () => fail('connection closed during handshake'));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      fail(err.message, err.code === 'ECONNRESET' && received === 0 && socket.bytesWritten > 0),
+    );
+    socket.once('close', () => fail('connection closed during handshake', received === 0));
     let handshakeSentAt: number | undefined;
-    socket.once('connect', () => {
-      pipe(socket, wire, true);
+    let encrypted: MseResult | undefined;
+    const startWire = () => {
+      pipe(socket, wire, true, encrypted);
       opts.setup(wire);
       wire.handshake(opts.infohash, opts.peerId, { dht: false });
       handshakeSentAt = performance.now();
+      if (encrypted && encrypted.leftover.length > 0) wire.feed(encrypted.leftover);
+    };
+    socket.once('connect', () => {
+      if (!reader || !mse) return startWire();
+      mseInitiate({ reader, write: (b) => socket.write(b) }, opts.infohash, methodsFor(mse)).then(
+        (r) => {
+          if (settled) return;
+          encrypted = r;
+          sink = (buf) => wire.feed(r.decrypt(buf));
+          startWire();
+        },
+        (err: Error) => fail(`encryption handshake: ${err.message}`),
+      );
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
       if (infohash !== opts.infohash) return fail('peer answered for another torrent');
@@ -98,7 +165,10 @@ export function dialPeer(
       settled = true;
       clearTimeout(timer);
       socket.removeAllListeners('connect');
-      const rttMs = handshakeSentAt === undefined ? undefined : performance.now() - handshakeSentAt;
+      // Through MSE, our handshake went out a round trip after the connection's first bytes: the
+      // DH exchange timed that round trip without the peer's reaction to a handshake in it.
+      const rttMs =
+        encrypted?.rttMs ?? (handshakeSentAt === undefined ? undefined : performance.now() - handshakeSentAt);
       resolve({
         infohash,
         wire,
@@ -106,6 +176,7 @@ export function dialPeer(
         remote: addr,
         peerId,
         incoming: false,
+        encryption: encrypted ? encrypted.method : 'none',
         ...(rttMs !== undefined ? { rttMs } : {}),
       });
     });
@@ -127,6 +198,10 @@ export class PeerListener extends EventEmitter {
       accept: (h: Handshaken) => void;
       /** Called before any handshake; false drops the socket (global connection limit). */
       admit: () => boolean;
+      /** Our torrents' infohashes: an MSE peer names its torrent only by a hash of one of them. */
+      infohashes?: () => Iterable<string>;
+      /** Default 'disabled': MSE peers are dropped. */
+      encryption?: EncryptionPolicy;
     },
   ) {
     super();
@@ -160,14 +235,17 @@ export class PeerListener extends EventEmitter {
     const wire = new GuardedWire({ incoming: true });
     this.pending.add(socket);
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const policy = this.opts.encryption ?? 'disabled';
+    let encrypted: MseResult | undefined;
     socket.once('close', () => {
       clearTimeout(timer);
       this.pending.delete(socket);
     });
-    pipe(socket, wire);
     wire.once('handshake', (infohash: string, peerId: string) => {
       const route = this.opts.route(infohash);
-      if (!route || peerId === this.opts.peerId) {
+      // Through MSE the peer named its torrent already: the handshake must be for the same one.
+      const sameTorrent = !encrypted || encrypted.infohash === infohash;
+      if (!route || peerId === this.opts.peerId || !sameTorrent) {
         socket.destroy();
         return;
       }
@@ -176,7 +254,66 @@ export class PeerListener extends EventEmitter {
       wire.pieceCount = route.pieceCount;
       route.setup(wire);
       wire.handshake(infohash, this.opts.peerId, { dht: false });
-      this.opts.accept({ infohash, wire, socket, remote, peerId, incoming: true });
+      this.opts.accept({
+        infohash,
+        wire,
+        socket,
+        remote,
+        peerId,
+        incoming: true,
+        encryption: encrypted ? encrypted.method : 'none',
+      });
     });
+    // The first bytes tell a plaintext handshake (19, "BitTorrent protocol") from MSE (random
+    // Diffie-Hellman key bytes): 20 bytes, or fewer once one differs.
+    let head = Buffer.alloc(0);
+    const sniff = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, PLAINTEXT_PREFIX.length);
+      const plaintext = head.subarray(0, n).equals(PLAINTEXT_PREFIX.subarray(0, n));
+      if (plaintext && n < PLAINTEXT_PREFIX.length) return; // too few bytes to tell yet
+      socket.off('data', sniff);
+      if (plaintext ? policy === 'required' : policy === 'disabled') {
+        socket.destroy();
+        return;
+      }
+      if (plaintext) {
+        pipe(socket, wire, false);
+        wire.feed(head);
+        return;
+      }
+      this.respondEncrypted(socket, head, policy).then(
+        (r) => {
+          if (socket.destroyed) return;
+          encrypted = r;
+          pipe(socket, wire, false, r);
+          if (r.leftover.length > 0) wire.feed(r.leftover);
+        },
+        () => socket.destroy(),
+      );
+    };
+    socket.on('data', sniff);
+    socket.on('error', () => socket.destroy());
+  }
+
+  /** Side B of MSE on a socket whose first bytes (`head`) were read already. */
+  private async respondEncrypted(socket: Socket, head: Buffer, policy: EncryptionPolicy): Promise<MseResult> {
+    const reader = newReader();
+    const onData = (chunk: Buffer) => reader.push(chunk);
+    const onClose = () => reader.fail(new Error('connection closed during the encryption handshake'));
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    reader.push(head);
+    try {
+      const ours = [...(this.opts.infohashes?.() ?? [])].map((ih) => ({ ih, req2: req2Hash(ih) }));
+      return await mseRespond(
+        { reader, write: (b) => socket.write(b) },
+        methodsFor(policy),
+        (req2) => ours.find((t) => t.req2.equals(req2))?.ih,
+      );
+    } finally {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    }
   }
 }

@@ -60,6 +60,8 @@ export class Peer {
   firstRequestAt: number | undefined;
   /** Round trip measured by the handshake (outgoing connections), ms. */
   readonly rttMs: number | undefined;
+  /** How this connection's payload travels (MSE, swarm.md#encryption). */
+  readonly encryption: 'none' | 'plaintext' | 'rc4';
 
   constructor(opts: {
     id: string;
@@ -69,6 +71,7 @@ export class Peer {
     socket: Socket;
     peerId: string;
     rttMs?: number;
+    encryption?: 'none' | 'plaintext' | 'rc4';
   }) {
     this.id = opts.id;
     this.remote = opts.remote;
@@ -78,6 +81,7 @@ export class Peer {
     this.socket = opts.socket;
     this.peerId = opts.peerId;
     this.rttMs = opts.rttMs;
+    this.encryption = opts.encryption ?? 'none';
   }
 
   /** Builds `has` from the wire's view once the piece count is known (after metadata for magnets). */

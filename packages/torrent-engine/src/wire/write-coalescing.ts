@@ -20,7 +20,15 @@ export interface ChunkSource {
   resume(): unknown;
 }
 
-export function pumpCoalesced(source: ChunkSource, socket: Socket): void {
+/**
+ * `transform` (MSE's RC4) sees every chunk once, in order, before it is written: a stream cipher's
+ * state follows the bytes on the wire.
+ */
+export function pumpCoalesced(
+  source: ChunkSource,
+  socket: Socket,
+  transform?: (chunk: Uint8Array) => Uint8Array,
+): void {
   let corked = false;
   const uncork = () => {
     corked = false;
@@ -40,7 +48,7 @@ export function pumpCoalesced(source: ChunkSource, socket: Socket): void {
     }
     // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains (one
     // listener however many chunks were already on their way when it paused).
-    if (!socket.write(chunk) && !waitingForDrain) {
+    if (!socket.write(transform ? transform(chunk) : chunk) && !waitingForDrain) {
       waitingForDrain = true;
       source.pause();
       socket.once('drain', resume);
