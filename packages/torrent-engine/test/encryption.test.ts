@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
+import { PeerListener } from '../src/swarm/connect.js';
 import {
   type EncryptionPolicy,
   METHOD_PLAINTEXT,
@@ -207,6 +208,35 @@ describe('hostile handshakes fail with a reason', () => {
     ['responder', 'a key cut short', randomBytes(50), 'the peer closed the connection'],
   ] as const)('%s given %s', async (role, _what, bytes, message) => {
     expect(await against(role, bytes)).toContain(message);
+  });
+
+  it('at the listener: refused with the reason, the socket closed, the next peer served', async () => {
+    const listener = new PeerListener({
+      peerId: 'aa'.repeat(20),
+      route: () => undefined,
+      accept: () => {},
+      admit: () => true,
+      infohashes: () => [IH],
+      encryption: 'enabled',
+    });
+    const port = await listener.listen(0, '127.0.0.1');
+    const refused: { reason: string }[] = [];
+    listener.on('refused', (r: { reason: string }) => refused.push(r));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        s.on('data', () => {}); // its Yb and pad
+        s.write(randomBytes(96 + 700));
+        await new Promise((r) => s.once('close', r));
+      }
+      expect(refused.map((r) => r.reason)).toEqual([
+        'the request hash not found in the first 532 bytes',
+        'the request hash not found in the first 532 bytes',
+      ]);
+    } finally {
+      await listener.close();
+    }
   });
 
   it('a peer that floods during the handshake is cut off at 1 MiB', async () => {

@@ -127,6 +127,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       },
     });
     this.listener.on('error', (err: Error) => this.log.error({ err: err.message }, 'peer listener error'));
+    this.listener.on('refused', (r: { peer: string; reason: string }) =>
+      this.log.debug(r, 'incoming encryption handshake failed'),
+    );
   }
 
   /** Binds the listener and restores every torrent saved in the resume directory. */

@@ -186,6 +186,7 @@ function dialOnce(
 /**
  * Accepts incoming peers on torrent.host:torrent.port. `route(infohash)` returns the setup for a
  * torrent we serve (or undefined: the connection is dropped) and `accept` receives the result.
+ * Emits 'refused' ({peer, reason}) for an encryption handshake that failed.
  */
 export class PeerListener extends EventEmitter {
   private readonly server: net.Server;
@@ -289,7 +290,10 @@ export class PeerListener extends EventEmitter {
           pipe(socket, wire, false, r);
           if (r.leftover.length > 0) wire.feed(r.leftover);
         },
-        () => socket.destroy(),
+        (err: Error) => {
+          this.emit('refused', { peer: `${remote.host}:${remote.port}`, reason: err.message });
+          socket.destroy();
+        },
       );
     };
     socket.on('data', sniff);
