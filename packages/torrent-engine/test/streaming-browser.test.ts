@@ -1,0 +1,147 @@
+// Issue 4, "any player": a real browser. Headless Chromium (Debian's) opens a web page that embeds
+// a Dream stream URL in a <video> element, as a web app on another origin would, while the torrent
+// downloads from a capped libtorrent seeder whose MP4 keeps its moov at the end. The page reports
+// what the viewer would see (playing, the picture's width, the time after a seek to 70%) to the
+// test's own loopback server. No CORS header is configured: a <video> needs none to play.
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './peers/checks.js';
+import { makeTempDir, removeDir } from './peers/fixtures.js';
+import {
+  addSeed,
+  connectSeed,
+  KiB,
+  MiB,
+  makeClip,
+  type Seed,
+  seedExistingFile,
+  spyReaders,
+  startNode,
+  streamUrl,
+  torrentSummary,
+} from './streaming-helpers.js';
+
+// 30 s of 640x360 H.264 at 2 Mbit/s, about 7 MiB, moov last; at 1 MiB/s it takes ~7 s to arrive.
+const CLIP = { seconds: 30, faststart: false, bitrate: '2M' };
+const CAP = 1 * MiB;
+const SEEK_TO = 21; // 70% of 30 s
+
+let seed: Seed | undefined;
+
+beforeAll(async () => {
+  seed = await seedExistingFile(await makeClip(CLIP), { pieceLength: 256 * KiB, uploadLimit: CAP });
+}, 120_000);
+
+afterAll(async () => {
+  await seed?.stop();
+});
+
+/** The page: plays `src`, reports events to its own origin, seeks to SEEK_TO once past 1 s. */
+function page(src: string): string {
+  return `<!doctype html><meta charset=utf-8><title>Dream in a page</title>
+<video id=v muted autoplay preload=auto src=${JSON.stringify(src)}></video>
+<script>
+const v = document.getElementById('v');
+const report = (what) => fetch('/report?' + new URLSearchParams(what));
+v.addEventListener('playing', () => report({ event: 'playing', width: v.videoWidth, time: v.currentTime }));
+v.addEventListener('timeupdate', () => {
+  if (v.currentTime > 1 && !window.sought) { window.sought = true; v.currentTime = ${SEEK_TO}; }
+});
+v.addEventListener('seeked', () => report({ event: 'seeked', time: v.currentTime }));
+v.addEventListener('error', () => report({ event: 'error', code: v.error && v.error.code }));
+</script>`;
+}
+
+interface Report {
+  event: string;
+  width?: string;
+  time?: string;
+  code?: string;
+  /** The torrent's progress when the report arrived. */
+  progress: number;
+}
+
+describe('a browser playing a stream embedded in a web page', () => {
+  let chromium: ChildProcess | undefined;
+  let profile: string | undefined;
+
+  afterAll(async () => {
+    // Chromium's own processes (zygote, renderer) are in its process group.
+    if (chromium?.pid && chromium.exitCode === null) process.kill(-chromium.pid, 'SIGKILL');
+    if (profile) await removeDir(profile);
+  });
+
+  it('plays while the torrent downloads, and lands a seek to 70%', async () => {
+    const s = seed!;
+    const node = await startNode();
+    const site = http.createServer();
+    try {
+      const torrent = await addSeed(node, s, false);
+      const readers = spyReaders(torrent);
+      const reports: Report[] = [];
+      site.on('request', async (req, res) => {
+        const url = new URL(req.url ?? '/', 'http://site');
+        if (url.pathname === '/report') {
+          const { progress } = await torrentSummary(node, s.infoHash);
+          reports.push({ ...(Object.fromEntries(url.searchParams) as { event: string }), progress });
+          res.end();
+        } else if (url.pathname === '/') {
+          res.setHeader('content-type', 'text/html; charset=utf-8');
+          res.end(page(streamUrl(node, s.infoHash, 0)));
+        } else {
+          res.statusCode = 404;
+          res.end();
+        }
+      });
+      await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+      const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+      profile = await makeTempDir('dream-chromium-');
+      chromium = spawn(
+        'chromium',
+        [
+          '--headless=new',
+          '--no-sandbox', // the tests run as root
+          '--disable-gpu',
+          '--mute-audio',
+          '--autoplay-policy=no-user-gesture-required',
+          '--no-first-run',
+          `--user-data-dir=${join(profile, 'profile')}`,
+          siteUrl,
+        ],
+        { stdio: 'ignore', detached: true },
+      );
+      let failed: Error | undefined;
+      chromium.once('error', (err) => {
+        failed = new Error(
+          `cannot start chromium (bash scripts/ensure-tools.sh --test installs it): ${err.message}`,
+        );
+      });
+      const started = () => {
+        if (failed) throw failed;
+        return readers.ever.size > 0;
+      };
+      // The seeder joins once the browser's first request opened a reader: everything that comes
+      // is what the page asked for, plus the head and tail priming.
+      await waitFor(started, 60_000, 'Chromium to open the stream');
+      connectSeed(node, s);
+      await waitFor(
+        () => reports.some((r) => r.event === 'seeked' || r.event === 'error'),
+        90_000,
+        'the seek',
+      );
+      expect(reports.filter((r) => r.event === 'error')).toEqual([]);
+      const playing = reports.find((r) => r.event === 'playing');
+      expect(playing?.width).toBe('640');
+      expect(playing!.progress).toBeLessThan(1); // it played before the download was complete
+      const seeked = reports.find((r) => r.event === 'seeked')!;
+      expect(Number(seeked.time)).toBeGreaterThanOrEqual(SEEK_TO - 2.5); // keyframes every 2 s
+      expect(Number(seeked.time)).toBeLessThanOrEqual(SEEK_TO + 0.5);
+    } finally {
+      site.close();
+      await node.stop();
+    }
+  });
+});
