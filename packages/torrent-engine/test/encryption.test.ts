@@ -138,6 +138,21 @@ describe('the MSE handshake, both sides ours', () => {
     });
   }
 
+  it("the initiator's first words (its BitTorrent handshake) arrive with the handshake, decrypted", async () => {
+    const [a, b] = await socketPair();
+    try {
+      const hello = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), randomBytes(48)]);
+      const [, rb] = await Promise.all([
+        side(a, (io) => mseInitiate(io, IH, METHOD_RC4, () => hello)),
+        side(b, (io) => mseRespond(io, METHOD_RC4, () => IH)),
+      ]);
+      expect(rb.leftover.equals(hello)).toBe(true);
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
   it('the responder refuses a torrent it does not have, and a method it does not accept', async () => {
     const [a, b] = await socketPair();
     const responded = side(b, (io) => mseRespond(io, METHOD_RC4, () => undefined));

@@ -140,20 +140,36 @@ function dialOnce(
     let handshakeSentAt: number | undefined;
     let encrypted: MseResult | undefined;
     const startWire = () => {
-      pipe(socket, wire, true, encrypted);
+      pipe(socket, wire, true);
       opts.setup(wire);
       wire.handshake(opts.infohash, opts.peerId, { dht: false });
       handshakeSentAt = performance.now();
-      if (encrypted && encrypted.leftover.length > 0) wire.feed(encrypted.leftover);
     };
     socket.once('connect', () => {
       if (!reader || !mse) return startWire();
-      mseInitiate({ reader, write: (b) => socket.write(b) }, opts.infohash, methodsFor(mse)).then(
+      // Our BitTorrent handshake rides in MSE's initial payload: what the wire says before the
+      // encryption is settled is held here, the handshake given to MSE, anything later written
+      // (encrypted as agreed) before the wire's own pump takes over.
+      opts.setup(wire);
+      const held: Uint8Array[] = [];
+      const hold = (chunk: Uint8Array) => held.push(chunk);
+      wire.on('data', hold);
+      wire.handshake(opts.infohash, opts.peerId, { dht: false });
+      const initialPayload = () => Buffer.concat(held.splice(0));
+      mseInitiate(
+        { reader, write: (b) => socket.write(b) },
+        opts.infohash,
+        methodsFor(mse),
+        initialPayload,
+      ).then(
         (r) => {
           if (settled) return;
           encrypted = r;
+          wire.off('data', hold);
           sink = (buf) => wire.feed(r.decrypt(buf));
-          startWire();
+          for (const chunk of held.splice(0)) socket.write(r.encrypt(chunk));
+          pipe(socket, wire, true, r);
+          if (r.leftover.length > 0) wire.feed(r.leftover);
         },
         (err: Error) => fail(`encryption handshake: ${err.message}`),
       );

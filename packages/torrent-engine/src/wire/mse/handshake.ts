@@ -168,8 +168,17 @@ function select(provided: number, accepted: number): number {
   throw new HandshakeError(`no encryption method in common (peer offers ${provided}, we accept ${accepted})`);
 }
 
-/** Side A: we dialled. `infohash` is the torrent we want, lowercase hex. */
-export async function mseInitiate(io: MseIo, infohash: string, methods: number): Promise<MseResult> {
+/**
+ * Side A: we dialled. `infohash` is the torrent we want, lowercase hex. `initialPayload` (IA), asked
+ * for when step 3 goes out, is what our side says first (the BitTorrent handshake): sent with step 3,
+ * the peer can answer it with step 4 instead of a round trip later.
+ */
+export async function mseInitiate(
+  io: MseIo,
+  infohash: string,
+  methods: number,
+  initialPayload: () => Uint8Array = () => Buffer.alloc(0),
+): Promise<MseResult> {
   const skey = Buffer.from(infohash, 'hex');
   const keys = keyPair();
   const sentAt = performance.now();
@@ -179,12 +188,13 @@ export async function mseInitiate(io: MseIo, infohash: string, methods: number):
   const s = keys.secret(io.reader.take(KEY_BYTES));
   const encA = new Rc4(sha1('keyA', s, skey), DISCARD);
   const decB = new Rc4(sha1('keyB', s, skey), DISCARD);
-  // No initial payload (len(IA) = 0): the BitTorrent handshake follows as ordinary payload.
+  const ia = initialPayload();
+  if (ia.length > 0xffff) throw new HandshakeError(`initial payload of ${ia.length} bytes (at most 65535)`);
   io.write(
     Buffer.concat([
       sha1('req1', s),
       xor(sha1('req2', skey), sha1('req3', s)),
-      encA.update(Buffer.concat([VC, u32(methods), u16(0), u16(0)])),
+      encA.update(Buffer.concat([VC, u32(methods), u16(0), u16(ia.length), ia])),
     ]),
   );
   // Step 4 starts after PadB: find ENCRYPT(VC), which is B's first 8 bytes of keystream.
