@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   utimesSync,
   writeFileSync,
@@ -41,6 +42,40 @@ const json = async (args: string[]) => {
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.toString());
 };
+
+/**
+ * A stand-in player: it records its pid and arguments, then waits like a player showing a video.
+ * `started()` resolves with them once it runs (within 30 s).
+ */
+function recordingPlayer(name: string) {
+  const record = join(dir, `${name}.json`);
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n`,
+  );
+  chmodSync(path, 0o755);
+  return {
+    path,
+    /** Pids of processes still running this player (from /proc). */
+    running(): number[] {
+      return readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((p) => {
+          try {
+            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(path);
+          } catch {
+            return false; // gone meanwhile
+          }
+        })
+        .map(Number);
+    },
+    async started(): Promise<{ pid: number; args: string[] }> {
+      for (let i = 0; i < 300 && !existsSync(record); i++) await new Promise((r) => setTimeout(r, 100));
+      return JSON.parse(readFileSync(record, 'utf8'));
+    },
+  };
+}
 
 beforeAll(async () => {
   node = await DreamNode.create({ dir: join(dir, 'node'), bootstrap: [] });
@@ -173,19 +208,11 @@ describe('stream', () => {
 
 describe('Ctrl-C while playing', () => {
   it('stops the player and exits 130', async () => {
-    // A stand-in player that records its pid and waits, like a player showing a video.
-    const pidFile = join(dir, 'player.pid');
-    const player = join(dir, 'slowplayer');
-    writeFileSync(
-      player,
-      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nsetInterval(() => {}, 1000);\n`,
-    );
-    chmodSync(player, 0o755);
-    const child = node.spawnCli(['stream', 'pipe test', '--first', '--player', player]);
+    const player = recordingPlayer('slowplayer');
+    const child = node.spawnCli(['stream', 'pipe test', '--first', '--player', player.path]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
-    for (let i = 0; i < 300 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 100));
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const { pid } = await player.started();
     child.kill('SIGINT');
     const status = await new Promise<number | null>((r) => child.on('exit', r));
     expect(status, stderr).toBe(130);
@@ -210,19 +237,12 @@ describe('the player starts while the first piece is on its way', () => {
     // A torrent nobody seeds: its first piece never comes. The player (a stand-in that records the
     // URL it was given) must start anyway: its own start-up overlaps the download.
     const { torrentPath, meta } = await unseededTorrent('lonely');
-    const urlFile = join(dir, 'early-player.url');
-    const player = join(dir, 'earlyplayer');
-    writeFileSync(
-      player,
-      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(urlFile)}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n`,
-    );
-    chmodSync(player, 0o755);
-    const child = node.spawnCli(['stream', torrentPath, '--player', player]);
+    const player = recordingPlayer('earlyplayer');
+    const child = node.spawnCli(['stream', torrentPath, '--player', player.path]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    for (let i = 0; i < 300 && !existsSync(urlFile); i++) await new Promise((r) => setTimeout(r, 100));
-    const started = JSON.parse(readFileSync(urlFile, 'utf8')) as { pid: number; args: string[] };
+    const started = await player.started();
     expect(started.args.at(-1)).toMatch(new RegExp(`/stream/${meta.infohash}/`));
     expect(stderr).toContain('playing lonely.mp4 in');
     const listed = (await json(['ls'])) as { infohash: string; progress: number }[];
@@ -245,19 +265,12 @@ describe('a title from the catalog whose metadata no peer has sent yet', () => {
     await json(['upload', torrentPath, 'Nobody Has Sent This']);
     const removed = await fetch(`${node.streamBase}/api/torrents/${meta.infohash}`, { method: 'DELETE' });
     expect(removed.status, await removed.text()).toBe(204);
-    const urlFile = join(dir, 'catalog-player.url');
-    const player = join(dir, 'catalogplayer');
-    writeFileSync(
-      player,
-      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(urlFile)}, JSON.stringify({ pid: process.pid, args: process.argv.slice(2) }));\nsetInterval(() => {}, 1000);\n`,
-    );
-    chmodSync(player, 0o755);
-    const child = node.spawnCli(['stream', 'nobody has sent this', '--first', '--player', player]);
+    const player = recordingPlayer('catalogplayer');
+    const child = node.spawnCli(['stream', 'nobody has sent this', '--first', '--player', player.path]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
-    for (let i = 0; i < 300 && !existsSync(urlFile); i++) await new Promise((r) => setTimeout(r, 100));
-    const started = JSON.parse(readFileSync(urlFile, 'utf8')) as { pid: number; args: string[] };
+    const started = await player.started();
     // The file by its path in the entry: the stream server holds the player until the metadata is in.
     expect(started.args.at(-1)).toBe(`${node.streamBase}/stream/${meta.infohash}/unmet.mp4`);
     const listed = (await json(['ls'])) as { infohash: string; state: string }[];
@@ -285,19 +298,14 @@ describe('a catalog entry whose file list the torrent contradicts', () => {
     const { createdAt } = (await catalog.get(infohash))!;
     const files = [{ path: 'renamed.mp4', size: 1 }];
     await catalog.add(signEntry(key, { infohash, title: 'Stale Listing', magnet, files, createdAt }));
-    const recorder = join(dir, 'staleplayer');
-    const pidFile = join(dir, 'staleplayer.pid');
-    writeFileSync(
-      recorder,
-      `#!${process.execPath}\nrequire('fs').writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\nsetInterval(() => {}, 1000);\n`,
-    );
-    chmodSync(recorder, 0o755);
-    const r = await run(['stream', 'stale listing', '--first', '--player', recorder], 60_000);
+    const player = recordingPlayer('staleplayer');
+    const r = await run(['stream', 'stale listing', '--first', '--player', player.path], 60_000);
     expect(r.status).toBe(EXIT.unexpected);
     expect(r.stderr).toContain('has no file with path "renamed.mp4"');
     expect(r.stderr).toContain(`the torrent's files are not those the catalog entry "Stale Listing" lists`);
     await new Promise((res) => setTimeout(res, 300));
-    expect(() => process.kill(Number(readFileSync(pidFile, 'utf8')), 0)).toThrow(); // stopped
+    // Stopped, or killed before it even ran its first line: no process of it is left either way.
+    expect(player.running()).toEqual([]);
   });
 });
 

@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import net, { type Socket } from 'node:net';
 import { join } from 'node:path';
-import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import { PeerListener } from '../src/swarm/connect.js';
 import {
   type EncryptionPolicy,
@@ -21,11 +20,11 @@ import {
   req2Hash,
 } from '../src/wire/mse/handshake.js';
 import { Rc4 } from '../src/wire/mse/rc4.js';
+import { EngineFleet, engineEvent } from './engine-fleet.js';
 import { assertSameTree } from './peers/checks.js';
-import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import { makeFiles, makeTorrent } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
 
-const log = createLogger({ name: 'encryption-test', level: 'silent' });
 const IH = 'ab'.repeat(20);
 
 describe('RC4', () => {
@@ -266,44 +265,17 @@ describe('hostile handshakes fail with a reason', () => {
 
 describe('downloads through MSE', () => {
   const FILES = [{ path: 'clip/video.mp4', size: 3 * 1024 * 1024 + 1234 }];
+  const fleet = new EngineFleet('dream-mse-');
+  const engine = (name: string, encryption: EncryptionPolicy) => fleet.engine(name, { encryption });
   let dir: string;
-  const engines: Engine[] = [];
-  const stops: (() => Promise<unknown>)[] = [];
-
-  async function engine(name: string, encryption: EncryptionPolicy): Promise<Engine> {
-    const e = await Engine.start({
-      outputDir: join(dir, `${name}-out`),
-      resumeDir: join(dir, `${name}-state`),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 50,
-      log,
-      encryption,
-    });
-    engines.push(e);
-    return e;
-  }
-
-  const done = (e: Engine, infohash: string) =>
-    new Promise<void>((resolve) => {
-      const l = (ih: string) => {
-        if (ih !== infohash) return;
-        e.off('done', l);
-        resolve();
-      };
-      e.on('done', l);
-    });
 
   beforeAll(async () => {
-    dir = await makeTempDir('dream-mse-');
+    await fleet.setUp();
+    dir = fleet.dir;
     await makeFiles(join(dir, 'src'), FILES);
   });
 
-  afterAll(async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
-    for (const e of engines) await e.stop();
-    await removeDir(dir);
-  });
+  afterAll(() => fleet.tearDown());
 
   it('from a libtorrent seeder that requires encryption: our plaintext is refused, MSE gets through', async () => {
     const made = await makeTorrent({ source: join(dir, 'src', 'clip'), flavour: 'create-torrent' });
@@ -312,9 +284,9 @@ describe('downloads through MSE', () => {
       torrent: made.torrent,
       encryption: 'forced',
     });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     const us = await engine('from-forced', 'enabled');
-    const finished = done(us, made.infoHash);
+    const finished = engineEvent(us, 'done', made.infoHash);
     await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: lt.port }] });
     const peer = await waitForPeer(us, made.infoHash);
     expect(peer.encryption).not.toBe('none');
@@ -325,9 +297,9 @@ describe('downloads through MSE', () => {
   it('from a libtorrent seeder, every byte RC4 when we require it', async () => {
     const made = await makeTorrent({ source: join(dir, 'src', 'clip'), flavour: 'create-torrent' });
     const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     const us = await engine('rc4-from-lt', 'required');
-    const finished = done(us, made.infoHash);
+    const finished = engineEvent(us, 'done', made.infoHash);
     await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: lt.port }] });
     expect((await waitForPeer(us, made.infoHash)).encryption).toBe('rc4');
     await finished;
@@ -340,7 +312,7 @@ describe('downloads through MSE', () => {
     const torrent = us.torrent(added.infohash)?.meta?.torrent;
     const leechDir = join(dir, 'forced-leech');
     const lt = await startLibtorrent({ savePath: leechDir, torrent, peers: [us.port], encryption: 'forced' });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     const peer = await waitForPeer(us, added.infohash);
     expect(peer).toMatchObject({ incoming: true });
     expect(peer.encryption).not.toBe('none');
@@ -381,7 +353,7 @@ describe('downloads through MSE', () => {
     const added = await seeder.add({ path: join(dir, 'src', 'clip') });
     const torrent = seeder.torrent(added.infohash)!.meta!.torrent!;
     const leecher = await engine('rc4-leech', 'required');
-    const finished = done(leecher, added.infohash);
+    const finished = engineEvent(leecher, 'done', added.infohash);
     await leecher.add({ torrent }, { peers: [{ host: '127.0.0.1', port: seeder.port }] });
     expect((await waitForPeer(leecher, added.infohash)).encryption).toBe('rc4');
     await finished;
@@ -393,7 +365,7 @@ describe('downloads through MSE', () => {
       peers: [seeder.port],
       encryption: 'disabled',
     });
-    stops.push(() => plain.stop());
+    fleet.onTearDown(() => plain.stop());
     await plain.waitForEvent((e) => e.event === 'peer_disconnected', 30_000);
     expect(
       seeder.detail(added.infohash).peerList.filter((p) => p.incoming && p.encryption === 'none'),

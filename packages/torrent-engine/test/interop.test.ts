@@ -2,72 +2,41 @@
 // download from libtorrent and Transmission seeders, libtorrent and aria2 download from us, and a
 // bare infohash resolves its metadata from a libtorrent peer. Files are compared byte for byte.
 import { join } from 'node:path';
-import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import { EngineFleet, engineEvent } from './engine-fleet.js';
 import { startAria2 } from './peers/aria2.js';
 import { assertSameTree } from './peers/checks.js';
-import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import { makeFiles, makeTorrent } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
 import { startTracker } from './peers/tracker.js';
 import { startTransmission } from './peers/transmission.js';
 
-const log = createLogger({ name: 'interop-test', level: 'silent' });
 const FILES = [
   { path: 'movie/part1.mkv', size: 2 * 1024 * 1024 + 777 },
   { path: 'movie/extras/notes.txt', size: 10_000 },
   { path: 'movie/part2.mkv', size: 1024 * 1024 + 3 },
 ];
 
+const fleet = new EngineFleet('dream-interop-');
+const engine = (name: string, trackers = false) => fleet.engine(name, { trackers });
 let dir: string;
-const engines: Engine[] = [];
-const stops: (() => Promise<unknown>)[] = [];
-
-async function engine(name: string, trackers = false): Promise<Engine> {
-  const e = await Engine.start({
-    outputDir: join(dir, `${name}-out`),
-    resumeDir: join(dir, `${name}-state`),
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: 50,
-    log,
-    trackers,
-  });
-  engines.push(e);
-  return e;
-}
-
-function event(e: Engine, name: 'done' | 'metadata', infohash: string): Promise<void> {
-  return new Promise((resolve) => {
-    const l = (ih: string) => {
-      if (ih === infohash) {
-        e.off(name, l);
-        resolve();
-      }
-    };
-    e.on(name, l);
-  });
-}
 
 beforeAll(async () => {
-  dir = await makeTempDir('dream-interop-');
+  await fleet.setUp();
+  dir = fleet.dir;
   await makeFiles(join(dir, 'src'), FILES);
 });
 
-afterAll(async () => {
-  for (const s of stops.reverse()) await s().catch(() => {});
-  for (const e of engines) await e.stop();
-  await removeDir(dir);
-});
+afterAll(() => fleet.tearDown());
 
 describe('interop', () => {
   it('downloads a hybrid multi-file torrent (pad files) from a libtorrent seeder', async () => {
     const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'libtorrent-hybrid' });
     const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     await lt.waitFinished(60_000);
     const us = await engine('from-lt');
-    const done = event(us, 'done', made.infoHash);
+    const done = engineEvent(us, 'done', made.infoHash);
     await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: lt.port }] });
     await done;
     await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-lt-out', 'movie'));
@@ -77,10 +46,10 @@ describe('interop', () => {
   it('downloads from a Transmission seeder', async () => {
     const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'create-torrent' });
     const tr = await startTransmission({ torrent: made.torrent, dir: join(dir, 'src') });
-    stops.push(() => tr.stop());
+    fleet.onTearDown(() => tr.stop());
     await tr.waitSeeding(60_000);
     const us = await engine('from-tr');
-    const done = event(us, 'done', made.infoHash);
+    const done = engineEvent(us, 'done', made.infoHash);
     await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: tr.port }] });
     await done;
     await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-tr-out', 'movie'));
@@ -92,7 +61,7 @@ describe('interop', () => {
     const meta = us.torrent(added.infohash)?.meta;
     const leechDir = join(dir, 'lt-leech');
     const lt = await startLibtorrent({ savePath: leechDir, torrent: meta?.torrent, peers: [us.port] });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     await lt.waitFinished(90_000);
     await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
     expect(us.detail(added.infohash).uploaded).toBeGreaterThanOrEqual(meta?.length ?? 0);
@@ -100,7 +69,7 @@ describe('interop', () => {
 
   it('seeds to an aria2 leecher met through a tracker our engine announces to', async () => {
     const tracker = await startTracker();
-    stops.push(() => tracker.stop());
+    fleet.onTearDown(() => tracker.stop());
     const made = await makeTorrent({ source: join(dir, 'src', 'movie'), trackers: [tracker.announceUrl] });
     const us = await engine('seed-aria2', true);
     // Seed the same bytes in place from a .torrent naming the tracker.
@@ -115,7 +84,7 @@ describe('interop', () => {
       mode: 'leech',
       tracker: tracker.announceUrl,
     });
-    stops.push(() => aria.stop());
+    fleet.onTearDown(() => aria.stop());
     await aria.waitReady(90_000);
     await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
   });
@@ -127,11 +96,11 @@ describe('interop', () => {
       pieceLength: 32768,
     });
     const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
-    stops.push(() => lt.stop());
+    fleet.onTearDown(() => lt.stop());
     await lt.waitFinished(60_000);
     const us = await engine('magnet');
-    const meta = event(us, 'metadata', made.infoHash);
-    const done = event(us, 'done', made.infoHash);
+    const meta = engineEvent(us, 'metadata', made.infoHash);
+    const done = engineEvent(us, 'done', made.infoHash);
     const added = await us.add({ infohash: made.infoHash });
     expect(added.state).toBe('metadata');
     us.addPeers(made.infoHash, [{ host: '127.0.0.1', port: lt.port }]);
