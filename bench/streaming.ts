@@ -75,6 +75,39 @@ interface Pause {
   duringPause: number;
   /** Bytes in the kernel's TCP queues between the server and the player at the end of the pause. */
   inSockets: number;
+  /**
+   * The client's verified pieces at the end of the pause, as ranges, when it has a control API that
+   * tells (Dream's): where the bytes beyond the playhead are, for a run that goes over the bound.
+   */
+  verifiedPieces?: string;
+}
+
+/** "0-49,195-197" from the control API's bitfield, or undefined for a client without one. */
+async function verifiedPieceRanges(
+  url: string,
+  infoHash: string,
+  pieceCount: number,
+): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${new URL(url).origin}/api/torrents/${infoHash}`);
+    if (!res.ok) return undefined;
+    const { bitfield } = (await res.json()) as { bitfield?: string };
+    if (!bitfield) return undefined;
+    const bits = Buffer.from(bitfield, 'base64');
+    const ranges: string[] = [];
+    let start = -1;
+    for (let i = 0; i <= pieceCount; i++) {
+      const has = i < pieceCount && (bits[i >> 3]! & (0x80 >> (i & 7))) !== 0;
+      if (has && start < 0) start = i;
+      if (!has && start >= 0) {
+        ranges.push(start === i - 1 ? `${start}` : `${start}-${i - 1}`);
+        start = -1;
+      }
+    }
+    return ranges.join(',');
+  } catch {
+    return undefined;
+  }
 }
 
 interface ClientResult {
@@ -236,7 +269,14 @@ async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent)
       const atPause = (await swarm.uploaded()) - before;
       await sleep(PAUSE_MS);
       const atEnd = (await swarm.uploaded()) - before;
-      return { atPause, duringPause: atEnd - atPause, inSockets: held.queued() };
+      const inSockets = held.queued();
+      const verifiedPieces = await verifiedPieceRanges(url, t.infoHash, Math.ceil(t.size / t.pieceLength));
+      return {
+        atPause,
+        duringPause: atEnd - atPause,
+        inSockets,
+        ...(verifiedPieces ? { verifiedPieces } : {}),
+      };
     } finally {
       held.close();
     }
@@ -569,7 +609,11 @@ export async function run(): Promise<string> {
       `read from the MP4's header), one piece and the ~1% head and tail primed at open: ${formatMiB(windowBytes)} here. Dream: ` +
       (beyondDream === undefined
         ? 'not measured.'
-        : `${formatMiB(beyondDream)}, ${beyondDream <= windowBytes ? 'met' : 'NOT met'}.`),
+        : `${formatMiB(beyondDream)}, ${beyondDream <= windowBytes ? 'met' : 'NOT met'}.`) +
+      (dreamPause?.verifiedPieces
+        ? ` Dream's verified pieces at the end of the pause: ${dreamPause.verifiedPieces} (of ${t.pieceLength / MiB} MiB; ` +
+          `the player had been sent up to byte ${formatMiB(PAUSE_AFTER + dreamPause.inSockets)}).`
+        : ''),
     '',
     '### Unsatisfiable range (`Range: bytes=999999999999-`)',
     '',
