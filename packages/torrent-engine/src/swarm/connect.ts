@@ -32,8 +32,9 @@ export interface Handshaken {
   peerId: string;
   incoming: boolean;
   /**
-   * Outgoing only: ms from our handshake to theirs, one network round trip (plus the peer's
-   * reaction). The planner sizes a new connection's first requests by it.
+   * ms of one network round trip (plus the peer's reaction): outgoing, from our handshake to theirs
+   * (or through MSE, its key exchange); incoming, only through MSE (its key exchange), a plaintext
+   * handshake asks nothing we could time. The planner sizes a new connection's first requests by it.
    */
   rttMs?: number;
   /** How the payload travels: no MSE, MSE with a plaintext payload, or MSE with RC4. */
@@ -279,6 +280,7 @@ export class PeerListener extends EventEmitter {
         peerId,
         incoming: true,
         encryption: encrypted ? encrypted.method : 'none',
+        ...(encrypted?.rttMs !== undefined ? { rttMs: encrypted.rttMs } : {}),
       });
     });
     // The first bytes tell a plaintext handshake (19, "BitTorrent protocol") from MSE (random

@@ -72,7 +72,10 @@ export interface MseResult {
   encrypt(data: Uint8Array): Uint8Array;
   /** Responder: the infohash the initiator asked for (SKEY), lowercase hex. */
   infohash: string;
-  /** Initiator: ms from sending Ya to receiving Yb, one round trip. */
+  /**
+   * ms of one round trip: the initiator's from sending Ya to receiving Yb, the responder's from
+   * sending Yb to finding step 3 (which the initiator sends as soon as Yb is in).
+   */
   rttMs?: number;
 }
 
@@ -227,8 +230,10 @@ export async function mseRespond(
   await io.reader.need(KEY_BYTES);
   const keys = keyPair();
   const s = keys.secret(io.reader.take(KEY_BYTES));
+  const sentAt = performance.now();
   io.write(Buffer.concat([keys.pub, pad()]));
   await io.reader.skipPast(sha1('req1', s), MAX_PAD, 'the request hash');
+  const rttMs = performance.now() - sentAt;
   await io.reader.need(20);
   const infohash = lookup(xor(io.reader.take(20), sha1('req3', s)));
   if (infohash === undefined) throw new HandshakeError('the peer asked for a torrent we do not have');
@@ -247,7 +252,7 @@ export async function mseRespond(
   const initialPayload = decA.updateInPlace(io.reader.take(iaLength));
   const selected = select(provided, accepted);
   io.write(encB.update(Buffer.concat([VC, u32(selected), u16(0)])));
-  return result(selected, infohash, decA, encB, io.reader.rest(), initialPayload);
+  return { ...result(selected, infohash, decA, encB, io.reader.rest(), initialPayload), rttMs };
 }
 
 /** HASH('req2', SKEY) for a torrent, what a responder compares against. */
