@@ -303,6 +303,7 @@ describe('a catalog entry whose file list the torrent contradicts', () => {
     expect(r.status).toBe(EXIT.unexpected);
     expect(r.stderr).toContain('has no file with path "renamed.mp4"');
     expect(r.stderr).toContain(`the torrent's files are not those the catalog entry "Stale Listing" lists`);
+    expect(r.stderr).toContain(`dream-cli stream ${infohash}\` plays from the torrent's own list`);
     await new Promise((res) => setTimeout(res, 300));
     // Stopped, or killed before it even ran its first line: no process of it is left either way.
     expect(player.running()).toEqual([]);

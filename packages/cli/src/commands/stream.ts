@@ -198,7 +198,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
               // A file chosen from a list the metadata then contradicted (a stale catalog entry).
               const mismatch =
                 early && errorOf(first.body)?.code === 'FILE_NOT_FOUND'
-                  ? `; the torrent's files are not those ${target.filesFrom} lists`
+                  ? `; the torrent's files are not those ${target.filesFrom} lists (\`dream-cli stream ${target.infohash}\` plays from the torrent's own list)`
                   : '';
               throw new CliError(
                 'STREAM_FAILED',
