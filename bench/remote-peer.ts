@@ -13,8 +13,8 @@
  * Knobs: DREAM_BENCH_REMOTE_ROUNDS (default 5; the first round warms the seeder and is dropped).
  */
 import http from 'node:http';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { startDelayRelay } from '../packages/torrent-engine/test/peers/delay-relay.js';
 import {
   MiB,
   type Seed,
@@ -27,33 +27,6 @@ import { formatMs, summarize } from './lib/stats.js';
 const ROUNDS = Number(process.env.DREAM_BENCH_REMOTE_ROUNDS ?? 5);
 const RTTS_MS = [0, 100, 200];
 const RATE = 4 * MiB;
-
-/** A TCP relay to 127.0.0.1:target that holds every chunk for `oneWayMs`, both ways, in order. */
-async function delayProxy(target: number, oneWayMs: number): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-    }
-    const relay = (from: net.Socket, to: net.Socket) => {
-      from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), oneWayMs));
-      from.on('end', () => setTimeout(() => to.end(), oneWayMs));
-      from.on('error', () => to.destroy());
-    };
-    relay(client, upstream);
-    relay(upstream, client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 async function firstPieceMs(seed: Seed, peerPort: number): Promise<number> {
   const node = await startNode();
@@ -87,7 +60,7 @@ export async function run(): Promise<string> {
   try {
     const direct: number[] = [];
     for (const rtt of RTTS_MS) {
-      const proxy = rtt > 0 ? await delayProxy(seed.peer.port, rtt / 2) : undefined;
+      const proxy = rtt > 0 ? await startDelayRelay(seed.peer.port, rtt / 2) : undefined;
       const samples: number[] = [];
       try {
         for (let round = 0; round < ROUNDS; round++) {
@@ -95,7 +68,7 @@ export async function run(): Promise<string> {
           if (round > 0 || ROUNDS === 1) samples.push(ms);
         }
       } finally {
-        proxy?.close();
+        await proxy?.close();
       }
       if (rtt === 0) direct.push(...samples);
       const s = summarize(samples);

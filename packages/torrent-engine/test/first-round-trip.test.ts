@@ -16,6 +16,7 @@ import { Engine } from '../src/engine/engine.js';
 import { parseTorrent } from '../src/metainfo/index.js';
 import { DEFAULT_PLAN_OPTIONS as D } from '../src/scheduler/index.js';
 import { METHOD_PLAINTEXT, mseInitiate, newReader } from '../src/wire/mse/handshake.js';
+import { startDelayRelay } from './peers/delay-relay.js';
 import { removeDir } from './peers/fixtures.js';
 import { buildTorrent } from './storage-helpers.js';
 
@@ -26,80 +27,54 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** A peer that has everything, unchokes at once and never sends a block: it counts REQUESTs. */
-async function silentSeeder(infohash: string, pieceCount: number) {
+/**
+ * The scripted peer's side of one connection: it has every piece, unchokes at once and never sends
+ * a block; it counts the REQUESTs that reach it. `send` writes to the engine; `received` takes what
+ * the engine sent (plaintext), its BitTorrent handshake first.
+ */
+function silentPeer(infohash: string, pieceCount: number, send: (data: Buffer) => void) {
+  let buf = Buffer.alloc(0);
+  let handshaken = false;
   let requests = 0;
-  const server = net.createServer((s) => {
-    cleanup.push(() => s.destroy());
-    let buf = Buffer.alloc(0);
-    let handshaken = false;
-    s.on('error', () => {});
-    s.on('data', (chunk: Buffer) => {
+  const message = (id: number, payload = Buffer.alloc(0)) => {
+    const head = Buffer.alloc(5);
+    head.writeUInt32BE(1 + payload.length);
+    head[4] = id;
+    return Buffer.concat([head, payload]);
+  };
+  return {
+    /** Our BitTorrent handshake (for a dialling peer to send first, as MSE's initial payload). */
+    handshake: Buffer.concat([
+      Buffer.from([19]),
+      Buffer.from('BitTorrent protocol'),
+      Buffer.alloc(8),
+      Buffer.from(infohash, 'hex'),
+      Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
+    ]),
+    /** Everything the peer has and an unchoke. */
+    haveAll: () => Buffer.concat([message(5, Buffer.alloc(Math.ceil(pieceCount / 8), 0xff)), message(1)]),
+    received(chunk: Uint8Array, answer: boolean) {
       buf = Buffer.concat([buf, chunk]);
       if (!handshaken) {
         if (buf.length < 68) return;
         buf = buf.subarray(68);
         handshaken = true;
-        const bitfield = Buffer.alloc(Math.ceil(pieceCount / 8), 0xff);
-        const len = (n: number) => {
-          const b = Buffer.alloc(4);
-          b.writeUInt32BE(n);
-          return b;
-        };
-        s.write(
-          Buffer.concat([
-            Buffer.from([19]),
-            Buffer.from('BitTorrent protocol'),
-            Buffer.alloc(8),
-            Buffer.from(infohash, 'hex'),
-            Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
-            len(1 + bitfield.length),
-            Buffer.from([5]),
-            bitfield,
-            len(1),
-            Buffer.from([1]), // unchoke
-          ]),
-        );
+        if (answer) send(Buffer.concat([this.handshake, this.haveAll()]));
       }
       while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
         const n = buf.readUInt32BE(0);
         if (n > 0 && buf[4] === 6) requests++;
         buf = buf.subarray(4 + n);
       }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise((r) => server.close(r)));
-  return { port: (server.address() as AddressInfo).port, requests: () => requests };
+    },
+    requests: () => requests,
+  };
 }
 
-/** A TCP relay to 127.0.0.1:target holding every chunk `oneWayMs`, both ways. */
-async function relay(target: number, oneWayMs: number): Promise<number> {
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    cleanup.push(() => {
-      client.destroy();
-      upstream.destroy();
-    });
-    for (const [from, to] of [
-      [client, upstream],
-      [upstream, client],
-    ] as const) {
-      from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), oneWayMs));
-      from.on('error', () => to.destroy());
-      from.on('close', () => to.destroy());
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise((r) => server.close(r)));
-  return (server.address() as AddressInfo).port;
-}
-
-async function firstRequests(oneWayMs: number): Promise<number> {
+/** An engine holding an 8 MiB torrent of 1 MiB pieces, with no peer yet. */
+async function engineWithTorrent() {
   const t = buildTorrent({ length: 8 * MiB, pieceLength: MiB });
   const meta = parseTorrent(t.bytes);
-  const seeder = await silentSeeder(meta.infohash, meta.pieceCount);
-  const port = oneWayMs > 0 ? await relay(seeder.port, oneWayMs) : seeder.port;
   const dir = await mkdtemp(join(tmpdir(), 'first-rtt-'));
   const engine = await Engine.start({
     outputDir: dir,
@@ -113,92 +88,66 @@ async function firstRequests(oneWayMs: number): Promise<number> {
     await engine.stop();
     await removeDir(dir);
   });
-  await engine.add({ torrent: t.bytes }, { peers: [{ host: '127.0.0.1', port }] });
-  // Long enough for the handshake, the first plan and its requests to cross the relay; no block
-  // ever comes back, so what arrived is the first round trip's allowance.
+  return { engine, torrent: t.bytes, meta };
+}
+
+/**
+ * The requests counted once the first ones arrived and a little more than a round trip passed: no
+ * block ever comes back, so that is the first round trip's allowance.
+ */
+async function firstRoundTripCount(requests: () => number, oneWayMs: number): Promise<number> {
   const deadline = Date.now() + 10_000;
-  while (seeder.requests() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (requests() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await new Promise((r) => setTimeout(r, 300 + 2 * oneWayMs));
-  return seeder.requests();
+  return requests();
 }
 
-/** Length-prefixed messages of a plaintext peer-wire stream after its handshake: counts REQUESTs. */
-function requestCounter() {
-  let buf = Buffer.alloc(0);
-  let handshaken = false;
-  let requests = 0;
-  return {
-    feed(chunk: Uint8Array) {
-      buf = Buffer.concat([buf, chunk]);
-      if (!handshaken) {
-        if (buf.length < 68) return;
-        buf = buf.subarray(68);
-        handshaken = true;
-      }
-      while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
-        const n = buf.readUInt32BE(0);
-        if (n > 0 && buf[4] === 6) requests++;
-        buf = buf.subarray(4 + n);
-      }
-    },
-    requests: () => requests,
-  };
+/** The engine dials the silent peer (through a relay holding chunks `oneWayMs` each way, if > 0). */
+async function firstRequests(oneWayMs: number): Promise<number> {
+  const { engine, torrent, meta } = await engineWithTorrent();
+  let peer: ReturnType<typeof silentPeer> | undefined;
+  const server = net.createServer((s) => {
+    cleanup.push(() => s.destroy());
+    s.on('error', () => {});
+    peer = silentPeer(meta.infohash, meta.pieceCount, (d) => s.write(d));
+    s.on('data', (chunk: Buffer) => peer?.received(chunk, true));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise((r) => server.close(r)));
+  let port = (server.address() as AddressInfo).port;
+  if (oneWayMs > 0) {
+    const relay = await startDelayRelay(port, oneWayMs);
+    cleanup.push(() => relay.close());
+    port = relay.port;
+  }
+  await engine.add({ torrent }, { peers: [{ host: '127.0.0.1', port }] });
+  return firstRoundTripCount(() => peer?.requests() ?? 0, oneWayMs);
 }
 
-/** A peer with every piece dials the engine through a relay with MSE, unchokes, never sends a block. */
+/** The silent peer dials the engine with MSE through a relay holding chunks `oneWayMs` each way. */
 async function incomingFirstRequests(oneWayMs: number): Promise<number> {
-  const t = buildTorrent({ length: 8 * MiB, pieceLength: MiB });
-  const meta = parseTorrent(t.bytes);
-  const dir = await mkdtemp(join(tmpdir(), 'first-rtt-in-'));
-  const engine = await Engine.start({
-    outputDir: dir,
-    host: '127.0.0.1',
-    port: 0,
-    maxConnections: 10,
-    log,
-    trackers: false,
-  });
-  cleanup.push(async () => {
-    await engine.stop();
-    await removeDir(dir);
-  });
-  await engine.add({ torrent: t.bytes });
-  const port = await relay(engine.port, oneWayMs);
-  const socket = net.connect(port, '127.0.0.1');
+  const { engine, torrent, meta } = await engineWithTorrent();
+  await engine.add({ torrent });
+  const relay = await startDelayRelay(engine.port, oneWayMs);
+  cleanup.push(() => relay.close());
+  const socket = net.connect(relay.port, '127.0.0.1');
   cleanup.push(() => socket.destroy());
   socket.on('error', () => {});
   await new Promise((r) => socket.once('connect', r));
+  const peer = silentPeer(meta.infohash, meta.pieceCount, (d) => socket.write(d));
   const reader = newReader();
-  const counter = requestCounter();
   let onData = (d: Buffer) => reader.push(d);
   socket.on('data', (d: Buffer) => onData(d));
-  const hello = Buffer.concat([
-    Buffer.from([19]),
-    Buffer.from('BitTorrent protocol'),
-    Buffer.alloc(8),
-    Buffer.from(meta.infohash, 'hex'),
-    Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
-  ]);
   const mse = await mseInitiate(
     { reader, write: (b) => socket.write(b) },
     meta.infohash,
     METHOD_PLAINTEXT,
-    () => hello,
+    () => peer.handshake,
   );
-  onData = (d) => counter.feed(mse.decrypt(d));
-  counter.feed(mse.leftover);
-  const bitfield = Buffer.alloc(Math.ceil(meta.pieceCount / 8), 0xff);
-  const message = (id: number, payload = Buffer.alloc(0)) => {
-    const b = Buffer.alloc(5);
-    b.writeUInt32BE(1 + payload.length);
-    b[4] = id;
-    return Buffer.concat([b, payload]);
-  };
-  socket.write(mse.encrypt(Buffer.concat([message(5, bitfield), message(1)])));
-  const deadline = Date.now() + 10_000;
-  while (counter.requests() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300 + 2 * oneWayMs));
-  return counter.requests();
+  onData = (d) => peer.received(mse.decrypt(d), false);
+  peer.received(mse.leftover, false);
+  socket.write(mse.encrypt(peer.haveAll()));
+  return firstRoundTripCount(peer.requests, oneWayMs);
 }
 
 describe("a new connection's first requests", () => {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js';
 import type { GuardedWire } from '../src/wire/guarded-wire.js';
+import { startDelayRelay } from './peers/delay-relay.js';
 
 const INFOHASH = 'aa'.repeat(20);
 const OUR_ID = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
@@ -233,22 +234,10 @@ describe('guarded wire', () => {
     const { port, accepted } = await listen(100);
     // A relay that holds every chunk 60 ms each way: a 120 ms round trip on loopback.
     const ONE_WAY_MS = 60;
-    const relay = net.createServer((client) => {
-      const upstream = net.connect(port, '127.0.0.1');
-      sockets.push(client, upstream);
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        from.on('data', (chunk) => setTimeout(() => to.writable && to.write(chunk), ONE_WAY_MS));
-        from.on('error', () => to.destroy());
-        from.on('close', () => to.destroy());
-      }
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const relay = await startDelayRelay(port, ONE_WAY_MS);
     try {
       const out = await dialPeer(
-        { host: '127.0.0.1', port: (relay.address() as net.AddressInfo).port },
+        { host: '127.0.0.1', port: relay.port },
         // Another peer id than the listener's: the same one would be a connection to ourselves.
         { infohash: INFOHASH, peerId: randomBytes(20).toString('hex'), pieceCount: 100, setup: () => {} },
       );
@@ -258,7 +247,7 @@ describe('guarded wire', () => {
       expect((await accepted).rttMs).toBeUndefined();
     } finally {
       for (const s of sockets) s.destroy();
-      await new Promise((r) => relay.close(r));
+      await relay.close();
     }
   });
 });
