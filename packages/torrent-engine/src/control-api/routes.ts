@@ -146,9 +146,6 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
   };
 }
 
-/** A torrent has at most MAX_FILES files; a longer `hashed.files` cannot describe it. */
-const MAX_HASHED_FILES = MAX_FILES;
-
 /** Longest duration accepted: a week (the duration probe's bound too). */
 const MAX_DURATION_SECONDS = 7 * 24 * 3600;
 
@@ -204,8 +201,9 @@ function parseHashed(v: unknown): HashedContent {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('expected an object');
   const { have, files } = v as Record<string, unknown>;
   if (typeof have !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(have)) throw bad('have must be base64');
-  if (!Array.isArray(files) || files.length > MAX_HASHED_FILES) {
-    throw bad(`files must be an array of at most ${MAX_HASHED_FILES} {path, size, mtimeMs}`);
+  // A torrent has at most MAX_FILES files: a longer list cannot describe one.
+  if (!Array.isArray(files) || files.length > MAX_FILES) {
+    throw bad(`files must be an array of at most ${MAX_FILES} {path, size, mtimeMs}`);
   }
   return {
     have,
