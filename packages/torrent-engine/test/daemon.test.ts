@@ -92,13 +92,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function writeConfig(name: string, apiPort: number, extra = ''): Promise<string> {
+/** `torrentKeys`: more lines of its [torrent] table; `extra`: more tables at the end. */
+async function writeConfig(name: string, apiPort: number, extra = '', torrentKeys = ''): Promise<string> {
   const base = join(dir, name);
   const file = join(dir, `${name}.toml`);
   await writeFile(
     file,
     `[general]\noutput_dir = "${base}/out"\nstate_dir = "${base}/state"\n[dht]\nenabled = false\n` +
-      `[torrent]\nhost = "127.0.0.1"\nport = 0\n[stream]\nhost = "127.0.0.1"\nport = ${apiPort}\n${extra}`,
+      `[torrent]\nhost = "127.0.0.1"\nport = 0\n${torrentKeys}[stream]\nhost = "127.0.0.1"\nport = ${apiPort}\n${extra}`,
   );
   return file;
 }
@@ -152,6 +153,44 @@ describe('dream-torrent daemon', () => {
     expect(clash.lines.join('\n')).toMatch(/in use/);
     again.child.kill('SIGTERM');
     expect(await again.exit).toBe(0);
+  });
+
+  it('takes torrent.encryption from its config: "required" turns a plaintext peer away, a typo exits 78', async () => {
+    const typo = await writeConfig('enc-typo', await freePort(), '', 'encryption = "always"\n');
+    const bad = run(process.execPath, [BIN, '--config', typo]);
+    expect(await bad.exit).toBe(78);
+    expect(bad.lines.join('\n')).toContain('encryption');
+
+    const apiPort = await freePort();
+    const config = await writeConfig('enc', apiPort, '', 'encryption = "required"\n');
+    const p = run(process.execPath, [BIN, '--config', config]);
+    await p.waitLine(/dream-torrent ready/);
+    const base = `http://127.0.0.1:${apiPort}`;
+    await makeFiles(join(dir, 'enc-src'), [{ path: 'clip.mp4', size: 100_000 }]);
+    const add = await fetch(`${base}/api/torrents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: join(dir, 'enc-src', 'clip.mp4') }),
+    });
+    const { infohash } = (await add.json()) as { infohash: string };
+    const { port } = (await (await fetch(`${base}/api/health`)).json()) as { port: number };
+    const plain = net.connect(port, '127.0.0.1');
+    let answered = 0;
+    plain.on('data', (d: Buffer) => (answered += d.length));
+    plain.on('error', () => {});
+    plain.write(
+      Buffer.concat([
+        Buffer.from([19]),
+        Buffer.from('BitTorrent protocol'),
+        Buffer.alloc(8),
+        Buffer.from(infohash, 'hex'),
+        Buffer.alloc(20, 7),
+      ]),
+    );
+    await new Promise((r) => plain.once('close', r));
+    expect(answered).toBe(0);
+    p.child.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
   });
 });
 
