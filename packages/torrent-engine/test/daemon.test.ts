@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertSameTree } from './peers/checks.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
+import { bytesAnsweredToPlaintext } from './peers/plaintext-peer.js';
 
 const PKG = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(PKG, 'dist', 'bin', 'dream-torrent.js');
@@ -174,21 +175,7 @@ describe('dream-torrent daemon', () => {
     });
     const { infohash } = (await add.json()) as { infohash: string };
     const { port } = (await (await fetch(`${base}/api/health`)).json()) as { port: number };
-    const plain = net.connect(port, '127.0.0.1');
-    let answered = 0;
-    plain.on('data', (d: Buffer) => (answered += d.length));
-    plain.on('error', () => {});
-    plain.write(
-      Buffer.concat([
-        Buffer.from([19]),
-        Buffer.from('BitTorrent protocol'),
-        Buffer.alloc(8),
-        Buffer.from(infohash, 'hex'),
-        Buffer.alloc(20, 7),
-      ]),
-    );
-    await new Promise((r) => plain.once('close', r));
-    expect(answered).toBe(0);
+    expect(await bytesAnsweredToPlaintext(port, infohash)).toBe(0);
     p.child.kill('SIGTERM');
     expect(await p.exit).toBe(0);
   });

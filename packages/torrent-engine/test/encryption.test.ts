@@ -24,6 +24,7 @@ import { EngineFleet, engineEvent } from './engine-fleet.js';
 import { assertSameTree } from './peers/checks.js';
 import { makeFiles, makeTorrent } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
+import { bytesAnsweredToPlaintext, plaintextHandshake } from './peers/plaintext-peer.js';
 
 const IH = 'ab'.repeat(20);
 
@@ -140,7 +141,7 @@ describe('the MSE handshake, both sides ours', () => {
   it("the initiator's first words (its BitTorrent handshake) arrive with the handshake, decrypted", async () => {
     const [a, b] = await socketPair();
     try {
-      const hello = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol'), randomBytes(48)]);
+      const hello = plaintextHandshake(IH);
       const [, rb] = await Promise.all([
         side(a, (io) => mseInitiate(io, IH, METHOD_RC4, () => hello)),
         side(b, (io) => mseRespond(io, METHOD_RC4, () => IH)),
@@ -331,21 +332,7 @@ describe('downloads through MSE', () => {
 
     const encryptedOnly = await engine('policy-required', 'required');
     await encryptedOnly.add({ path: join(dir, 'src', 'clip') });
-    const plain = net.connect(encryptedOnly.port, '127.0.0.1');
-    let answered = 0;
-    plain.on('data', (d: Buffer) => (answered += d.length));
-    plain.on('error', () => {});
-    plain.write(
-      Buffer.concat([
-        Buffer.from([19]),
-        Buffer.from('BitTorrent protocol'),
-        Buffer.alloc(8),
-        Buffer.from(added.infohash, 'hex'),
-        randomBytes(20),
-      ]),
-    );
-    await new Promise((r) => plain.once('close', r));
-    expect(answered).toBe(0);
+    expect(await bytesAnsweredToPlaintext(encryptedOnly.port, added.infohash)).toBe(0);
   });
 
   it('between two engines that require it: every byte RC4, and a plaintext peer is turned away', async () => {

@@ -5,7 +5,6 @@
 // carry (freshLinkRate x round trip); straight on loopback, 8 as before (docs/design/scheduler.md).
 // A peer that dials us gives no such measure in plaintext, but through MSE the key exchange times
 // the round trip: a scripted peer dials the engine with MSE through the relay and counts the same way.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { DEFAULT_PLAN_OPTIONS as D } from '../src/scheduler/index.js';
 import { METHOD_PLAINTEXT, mseInitiate, newReader } from '../src/wire/mse/handshake.js';
 import { startDelayRelay } from './peers/delay-relay.js';
 import { removeDir } from './peers/fixtures.js';
+import { plaintextHandshake } from './peers/plaintext-peer.js';
 import { buildTorrent } from './storage-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -44,13 +44,7 @@ function silentPeer(infohash: string, pieceCount: number, send: (data: Buffer) =
   };
   return {
     /** Our BitTorrent handshake (for a dialling peer to send first, as MSE's initial payload). */
-    handshake: Buffer.concat([
-      Buffer.from([19]),
-      Buffer.from('BitTorrent protocol'),
-      Buffer.alloc(8),
-      Buffer.from(infohash, 'hex'),
-      Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
-    ]),
+    handshake: plaintextHandshake(infohash),
     /** Everything the peer has and an unchoke. */
     haveAll: () => Buffer.concat([message(5, Buffer.alloc(Math.ceil(pieceCount / 8), 0xff)), message(1)]),
     received(chunk: Uint8Array, answer: boolean) {
