@@ -133,6 +133,14 @@ export function buildApi(svc: DhtService, opts: { isClosing?: () => boolean } = 
         `Host ${JSON.stringify(req.headers.host ?? '')} refused: the DHT API answers only to 127.0.0.1, localhost or [::1]`,
       );
     }
+    // A page on any site can send "simple" requests (a POST with a text/plain body, a form) to
+    // 127.0.0.1 without a CORS preflight; browsers mark them with Origin. No page needs this API.
+    if (req.headers.origin !== undefined) {
+      throw new ApiError(
+        'forbidden_origin',
+        `a page on ${JSON.stringify(req.headers.origin.slice(0, 100))} may not use the DHT API: it answers dream-torrent and dream-cli only`,
+      );
+    }
     if (opts.isClosing?.()) throw new ApiError('shutting_down', 'dream-dht is stopping');
   });
 

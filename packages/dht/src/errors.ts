@@ -8,6 +8,10 @@ export const API_ERRORS = {
     status: 403,
     summary: 'The Host header is not 127.0.0.1, localhost or [::1] (DNS rebinding guard).',
   },
+  forbidden_origin: {
+    status: 403,
+    summary: 'The request came from a web page (it has an Origin header); the API answers programs only.',
+  },
   invalid_infohash: { status: 400, summary: 'An infohash is not 40 hexadecimal digits.' },
   invalid_port: { status: 400, summary: 'An announce port is not an integer 0-65535 (0: implied port).' },
   invalid_timeout: { status: 400, summary: 'timeout_ms is not an integer 100-120000.' },

@@ -77,6 +77,23 @@ describe('local API', () => {
   });
 
   it.each([
+    ['POST', '/v1/immutable', 'http://evil.example'],
+    ['POST', '/v1/immutable', 'null'],
+    ['GET', '/v1/status', 'http://127.0.0.1:6883'],
+  ])('%s %s from a page on %s -> 403 forbidden_origin', async (method, url, origin) => {
+    // What a browser sends for a page's form or text/plain POST, which needs no CORS preflight.
+    const res = await app.inject({
+      method: method as 'GET',
+      url,
+      headers: { host: '127.0.0.1:6883', origin, 'content-type': 'text/plain' },
+      ...(method === 'POST' ? { payload: '{"v":"from a web page"}' } : {}),
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('forbidden_origin');
+    expect(res.json().error.message).toContain('may not use the DHT API');
+  });
+
+  it.each([
     ['GET', `/v1/peers/${'g'.repeat(40)}`, 'invalid_infohash', /40 hexadecimal digits/, undefined],
     ['GET', `/v1/peers/${'a'.repeat(39)}`, 'invalid_infohash', /40 hexadecimal digits/, undefined],
     ['GET', `/v1/peers/${'a'.repeat(40)}?timeout_ms=5`, 'invalid_timeout', /100-120000/, undefined],

@@ -41,6 +41,27 @@ export function isAllowedHost(hostHeader: string | undefined, allowed: ReadonlyS
 }
 
 /**
+ * Pure check against cross-site requests: is this request's `Origin` (sent by browsers with every
+ * POST, PUT, DELETE and every CORS request) the origin of the server it reached, `http://<Host>`?
+ * No Origin means no page asked (dream-cli, curl, a player, a plain navigation): allowed. A page on
+ * another origin, or an opaque one (`Origin: null`: sandboxed frames, some redirects), is not.
+ * The Host check cannot do this: a page's request to 127.0.0.1 names 127.0.0.1 as its Host, and
+ * a "simple" request (a POST without a body, a text/plain body, a form) needs no CORS preflight,
+ * so the browser sends it and merely hides the answer.
+ */
+export function isSameOrigin(origin: string | undefined, hostHeader: string | undefined): boolean {
+  if (origin === undefined) return true;
+  if (hostHeader === undefined) return false;
+  try {
+    const from = new URL(origin);
+    // new URL drops the default port and lowercases, on both sides alike.
+    return from.protocol === 'http:' && from.host === new URL(`http://${hostHeader.trim()}`).host;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * A fastify onRequest hook answering 403 FOREIGN_HOST to any request whose Host header is not one of
  * the loopback names or `allowedHostnames` (ports are ignored; names compare case-insensitively).
  * A missing Host header is refused too: every browser sends one.

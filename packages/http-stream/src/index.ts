@@ -3,7 +3,14 @@ export { evaluatePreconditions, formatEtag, ifRangeHolds } from './conditional.j
 export { contentTypeFor, isMedia } from './content-type.js';
 export { allowedOrigin, installCors } from './cors.js';
 export { ERROR_STATUS, type ErrorBody, type ErrorCode, type HttpProblem, problem } from './errors.js';
-export { hostGuard, hostnameOf, isAllowedHost, LOOPBACK_HOSTNAMES, normalizeHostname } from './host-guard.js';
+export {
+  hostGuard,
+  hostnameOf,
+  isAllowedHost,
+  isSameOrigin,
+  LOOPBACK_HOSTNAMES,
+  normalizeHostname,
+} from './host-guard.js';
 export { type Body, type FileMeta, planResponse, type RequestMeta, type ResponsePlan } from './plan.js';
 export { type ByteRange, coalesce, MAX_RANGE_SPECS, parseRange, type RangeDecision } from './range.js';
 export {

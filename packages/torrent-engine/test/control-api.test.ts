@@ -19,11 +19,17 @@ let torrent: Buffer;
 let infohash: string;
 const seen = new Set<string>();
 
-async function call(method: string, url: string, body?: unknown, host = '127.0.0.1:6882') {
+async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  host = '127.0.0.1:6882',
+  headers: Record<string, string> = {},
+) {
   const res = await app.inject({
     method: method as 'GET',
     url,
-    headers: { host, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: { host, ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
   });
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field by the assertions
@@ -81,6 +87,31 @@ describe('control API', () => {
     );
     expect((await call('GET', '/api/health', undefined, 'localhost:6882')).status).toBe(200);
     expect((await call('GET', '/api/health', undefined, '[::1]:6882')).status).toBe(200);
+  });
+
+  it('refuses requests a page on another origin sends (cross-site), answers its own pages', async () => {
+    // Each is what a browser sends for a page on that origin (test/control-api-browser.test.ts has
+    // the real browser); the route is never reached, whether the torrent exists or not.
+    const fromPage = (origin: string, host = '127.0.0.1:6882') =>
+      call('POST', `/api/torrents/${'ab'.repeat(20)}/pause`, undefined, host, { origin });
+    for (const origin of [
+      'http://evil.example',
+      'null', // sandboxed frames, data: URLs, some redirects
+      'http://127.0.0.1:6881', // another local port is another site's server
+      'https://127.0.0.1:6882',
+      'http://127.0.0.1:6882.evil.example',
+      'not a URL',
+    ]) {
+      const r = await fromPage(origin);
+      expect(r.status, origin).toBe(403);
+      expect(r.json?.error.code, origin).toBe('forbidden-origin');
+      expect(r.json?.error.message, origin).toContain('may not use the control API');
+    }
+    // Same origin (a page this server serves) and no Origin at all (dream-cli) reach the route.
+    expect((await fromPage('http://127.0.0.1:6882')).json?.error.code).toBe('not-found');
+    expect((await fromPage('http://LOCALHOST:6882', 'localhost:6882')).json?.error.code).toBe('not-found');
+    expect((await fromPage('http://[::1]:6882', '[::1]:6882')).json?.error.code).toBe('not-found');
+    expect((await call('POST', `/api/torrents/${'ab'.repeat(20)}/pause`)).json?.error.code).toBe('not-found');
   });
 
   it('adds a .torrent (base64), lists it, details it', async () => {

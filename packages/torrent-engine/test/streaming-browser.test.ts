@@ -3,13 +3,11 @@
 // downloads from a capped libtorrent seeder whose MP4 keeps its moov at the end. The page reports
 // what the viewer would see (playing, the picture's width, the time after a seek to 70%) to the
 // test's own loopback server. No CORS header is configured: a <video> needs none to play.
-import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './peers/checks.js';
-import { makeTempDir, removeDir } from './peers/fixtures.js';
+import { type OpenPage, openInChromium } from './peers/chromium.js';
 import {
   addSeed,
   connectSeed,
@@ -65,13 +63,10 @@ interface Report {
 }
 
 describe('a browser playing a stream embedded in a web page', () => {
-  let chromium: ChildProcess | undefined;
-  let profile: string | undefined;
+  let browser: OpenPage | undefined;
 
   afterAll(async () => {
-    // Chromium's own processes (zygote, renderer) are in its process group.
-    if (chromium?.pid && chromium.exitCode === null) process.kill(-chromium.pid, 'SIGKILL');
-    if (profile) await removeDir(profile);
+    await browser?.close();
   });
 
   it('plays while the torrent downloads, and lands a seek to 70%', async () => {
@@ -98,29 +93,9 @@ describe('a browser playing a stream embedded in a web page', () => {
       });
       await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
       const siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
-      profile = await makeTempDir('dream-chromium-');
-      chromium = spawn(
-        'chromium',
-        [
-          '--headless=new',
-          '--no-sandbox', // the tests run as root
-          '--disable-gpu',
-          '--mute-audio',
-          '--autoplay-policy=no-user-gesture-required',
-          '--no-first-run',
-          `--user-data-dir=${join(profile, 'profile')}`,
-          siteUrl,
-        ],
-        { stdio: 'ignore', detached: true },
-      );
-      let failed: Error | undefined;
-      chromium.once('error', (err) => {
-        failed = new Error(
-          `cannot start chromium (bash scripts/ensure-tools.sh --test installs it): ${err.message}`,
-        );
-      });
+      browser = await openInChromium(siteUrl);
       const started = () => {
-        if (failed) throw failed;
+        browser!.check();
         return readers.ever.size > 0;
       };
       // The seeder joins once the browser's first request opened a reader: everything that comes

@@ -4,6 +4,7 @@
  * Every error is {error: {code, message}} with a code from ENGINE_ERROR_CODES.
  */
 import type { Logger } from '@dream/config';
+import { isSameOrigin } from '@dream/http-stream';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { PeerAddress } from '../bitfield.js';
 import type { HashedContent } from '../create/index.js';
@@ -35,6 +36,16 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
           reply,
           'forbidden-host',
           `Host "${req.headers.host ?? ''}" is not served here; use 127.0.0.1`,
+        );
+      }
+      // dream-cli sends no Origin; a page may drive the engine only when this server served it,
+      // whatever stream.cors_origins lets other pages read of the streams.
+      if (!isSameOrigin(req.headers.origin, req.headers.host)) {
+        return sendError(
+          reply,
+          'forbidden-origin',
+          `a page on ${JSON.stringify(req.headers.origin?.slice(0, 100))} may not use the control API: ` +
+            'it answers dream-cli and pages served by this dream-torrent only',
         );
       }
     });

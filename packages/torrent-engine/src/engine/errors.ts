@@ -15,6 +15,7 @@ export const ENGINE_ERROR_CODES = {
   'already-added': 409,
   'metadata-pending': 409,
   'forbidden-host': 403,
+  'forbidden-origin': 403,
   'shutting-down': 503,
   internal: 500,
 } as const;
