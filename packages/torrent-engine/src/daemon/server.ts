@@ -1,7 +1,8 @@
 /**
  * dream-torrent's one HTTP server on stream.host:stream.port, where the engine meets the outside:
- * the control API (/api), the stream routes players read from (/stream), and this node's catalog
- * (/catalog: every node can answer for its own catalog; a bootstrap node runs dream-catalog alone).
+ * the control API (/api), the stream routes players read from (/stream), this node's catalog
+ * (/catalog: every node can answer for its own catalog; a bootstrap node runs dream-catalog alone)
+ * and the web UI (/ and /ui/).
  * This module and the bin are the only places that wire engine, http-stream and catalog together.
  */
 import type { CatalogStore } from '@dream/catalog';
@@ -12,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { controlApi, MAX_BODY_BYTES } from '../control-api/routes.js';
 import type { Engine } from '../engine/engine.js';
 import { streamableTorrent, TorrentStreamSource } from '../stream/index.js';
+import { webUi } from '../web-ui/routes.js';
 
 export interface DaemonServerOptions {
   config: DreamConfig;
@@ -43,6 +45,7 @@ export async function buildDaemonServer(engine: Engine, opts: DaemonServerOption
   );
   await app.register(streamRoutes(source));
   if (opts.catalog) await app.register(catalogRoutes(opts.catalog), { prefix: '/catalog' });
+  await app.register(webUi());
   return app;
 }
 

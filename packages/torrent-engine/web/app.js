@@ -1,0 +1,251 @@
+// Dream's web UI (docs/design/web-ui.md): this dream-torrent's torrents, refreshed every second, with
+// their files playable in the page and their stream URLs for mpv or VLC. It speaks only to the
+// server that served it: the control API (/api, which refuses pages on other origins) and the
+// stream routes (/stream). Torrent and file names are hostile input: they are only ever set as
+// text (textContent), never parsed as HTML, and the server's Content-Security-Policy allows no
+// inline script either.
+
+const REFRESH_MS = 1000;
+/** How long the "Remove?" confirmation stays armed. */
+const CONFIRM_MS = 4000;
+const PLAYABLE = /^(video|audio)\//;
+
+const rows = new Map(); // infohash -> { root, fields, files }
+const listings = new Map(); // infohash -> Promise of the stream listing's files
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function bytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function say(text, isError = false) {
+  const message = $('message');
+  message.textContent = text;
+  message.classList.toggle('error', isError);
+}
+
+/** JSON from this server; throws the API's own message (it says what to do) on an error. */
+async function call(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 204) return undefined;
+  const json = await res.json().catch(() => undefined);
+  if (!res.ok) throw new Error(json?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+  return json;
+}
+
+/** A stream URL from the listing, kept only if it points back at this server's /stream routes. */
+function ownStreamUrl(text) {
+  try {
+    const url = new URL(text, location.href);
+    return url.origin === location.origin && url.pathname.startsWith('/stream/') ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Plays `url` in the page, with the torrent's WebVTT files as subtitle tracks (browsers read no .srt). */
+function play(title, url, subtitles) {
+  $('player-section').hidden = false;
+  $('now-playing').textContent = title;
+  const video = $('player');
+  video.replaceChildren(
+    ...subtitles.map((s) => el('track', { kind: 'subtitles', src: s.url, label: s.path })),
+  );
+  video.src = url;
+  video.play().catch(() => {}); // autoplay may be refused; the controls are there
+}
+
+function act(button, action) {
+  button.disabled = true;
+  action()
+    .then(refresh)
+    .catch((err) => say(err.message, true))
+    .finally(() => {
+      button.disabled = false;
+    });
+}
+
+function fileItem(file, subtitles) {
+  const url = ownStreamUrl(file.url);
+  const item = el(
+    'li',
+    {},
+    el('span', { class: 'path', text: file.path }),
+    el('span', { text: bytes(file.size) }),
+  );
+  if (!url) return item;
+  if (PLAYABLE.test(file.type)) {
+    item.append(
+      el('button', {
+        type: 'button',
+        class: 'play',
+        'data-index': String(file.index),
+        text: 'Play',
+        onclick: () => play(file.path, url, subtitles),
+      }),
+    );
+  }
+  item.append(el('a', { href: url, class: 'url', title: 'open in mpv or VLC', text: 'stream URL' }));
+  return item;
+}
+
+async function showFiles(infohash, row) {
+  if (!listings.has(infohash)) {
+    listings.set(
+      infohash,
+      call('GET', `/stream/${infohash}/`).then((listing) => listing.files),
+    );
+  }
+  try {
+    const files = await listings.get(infohash);
+    const subtitles = files
+      .filter((f) => f.type.startsWith('text/vtt'))
+      .map((f) => ({ path: f.path, url: ownStreamUrl(f.url) }))
+      .filter((s) => s.url !== undefined);
+    row.files.replaceChildren(...files.map((f) => fileItem(f, subtitles)));
+    row.files.append(el('li', {}, el('a', { href: `/stream/${infohash}.m3u`, text: 'playlist (.m3u)' })));
+  } catch (err) {
+    listings.delete(infohash);
+    row.files.replaceChildren(el('li', { text: err.message }));
+  }
+}
+
+function removeButton(infohash) {
+  let armed;
+  const button = el('button', { type: 'button', class: 'remove', text: 'Remove' });
+  button.addEventListener('click', () => {
+    if (!armed) {
+      button.textContent = 'Remove? (keeps the files)';
+      armed = setTimeout(() => {
+        armed = undefined;
+        button.textContent = 'Remove';
+      }, CONFIRM_MS);
+      return;
+    }
+    clearTimeout(armed);
+    armed = undefined;
+    act(button, () => call('DELETE', `/api/torrents/${infohash}`));
+  });
+  return button;
+}
+
+function newRow(t) {
+  const fields = {
+    name: el('div', { class: 'name' }),
+    facts: el('div', { class: 'facts' }),
+    progress: el('progress', { max: '1' }),
+    pause: el('button', { type: 'button', class: 'pause' }),
+  };
+  const files = el('ul', { class: 'files' });
+  fields.pause.addEventListener('click', () => {
+    const resume = fields.pause.dataset.action === 'resume';
+    act(fields.pause, () => call('POST', `/api/torrents/${t.infohash}/${resume ? 'resume' : 'pause'}`));
+  });
+  const root = el(
+    'li',
+    { class: 'torrent', 'data-infohash': t.infohash },
+    fields.name,
+    fields.progress,
+    fields.facts,
+    el('div', { class: 'actions' }, fields.pause, removeButton(t.infohash)),
+    files,
+  );
+  return { root, fields, files, listed: false };
+}
+
+function update(row, t) {
+  row.fields.name.textContent = t.name ?? t.infohash;
+  row.fields.progress.value = t.progress;
+  const facts = [
+    t.state === 'metadata' ? 'fetching metadata' : t.state,
+    `${(t.progress * 100).toFixed(1)}%`,
+    t.length === undefined ? undefined : bytes(t.length),
+    `${t.peers} peer${t.peers === 1 ? '' : 's'}`,
+    `↓ ${bytes(t.downloadRate)}/s`,
+    `↑ ${bytes(t.uploadRate)}/s`,
+    t.error,
+  ];
+  row.fields.facts.textContent = facts.filter(Boolean).join(' · ');
+  row.root.dataset.state = t.state;
+  const paused = t.state === 'paused';
+  row.fields.pause.dataset.action = paused ? 'resume' : 'pause';
+  row.fields.pause.textContent = paused ? 'Resume' : 'Pause';
+  if (!row.listed && t.state !== 'metadata' && t.state !== 'error') {
+    row.listed = true;
+    void showFiles(t.infohash, row);
+  }
+}
+
+let refreshing;
+async function refresh() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    try {
+      const { torrents } = await call('GET', '/api/torrents');
+      const seen = new Set();
+      for (const t of torrents) {
+        seen.add(t.infohash);
+        let row = rows.get(t.infohash);
+        if (!row) {
+          row = newRow(t);
+          rows.set(t.infohash, row);
+          $('torrents').append(row.root);
+        }
+        update(row, t);
+      }
+      for (const [infohash, row] of rows) {
+        if (seen.has(infohash)) continue;
+        row.root.remove();
+        rows.delete(infohash);
+        listings.delete(infohash);
+      }
+      $('empty').hidden = torrents.length > 0;
+      document.body.dataset.ready = 'true';
+    } catch (err) {
+      say(`dream-torrent is not answering: ${err.message}`, true);
+    } finally {
+      refreshing = undefined;
+    }
+  })();
+  return refreshing;
+}
+
+$('add').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const input = $('add-input');
+  const text = input.value.trim();
+  if (text === '') return;
+  const body = /^magnet:/i.test(text) ? { magnet: text } : { infohash: text };
+  const button = event.submitter ?? $('add').querySelector('button');
+  act(button, async () => {
+    const added = await call('POST', '/api/torrents', body);
+    input.value = '';
+    say(`Added ${added.name ?? added.infohash}.`);
+  });
+});
+
+void refresh();
+setInterval(refresh, REFRESH_MS);
