@@ -175,6 +175,10 @@ describe('two nodes, a catalog and mpv', () => {
     expect(s.dht.tableSize).toBeGreaterThan(0);
     expect(s.torrents.length).toBeGreaterThan(0);
     expect(s.catalog.state).toBe('reachable');
+    // The web UI it names is there.
+    const ui = await fetch(s.webUi);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('<title>Dream</title>');
   });
 
   it('errors a user meets, each with its message and exit status', async () => {

@@ -46,7 +46,9 @@ export function registerStatusCommands(program: Command, globals: () => GlobalOp
           (e: Error) => `unreachable: ${e.message}`,
         ),
       ]);
-      const report = { dht, torrents, catalog: { url: catalogUrl(config), state: catalog } };
+      // The web UI is dream-torrent's own page: worth a line only while it answers.
+      const webUi = typeof torrents === 'string' ? undefined : `${engine.base}/`;
+      const report = { dht, torrents, webUi, catalog: { url: catalogUrl(config), state: catalog } };
       output(g, report, () => {
         const lines: string[] = [];
         if (typeof dht === 'string') lines.push(`dream-dht:     ${dht}`);
@@ -62,7 +64,7 @@ export function registerStatusCommands(program: Command, globals: () => GlobalOp
           const down = torrents.reduce((a, t) => a + t.downloadRate, 0);
           const up = torrents.reduce((a, t) => a + t.uploadRate, 0);
           lines.push(
-            `dream-torrent: running, ${torrents.length} torrents, down ${bytes(down)}/s, up ${bytes(up)}/s`,
+            `dream-torrent: running, ${torrents.length} torrents, down ${bytes(down)}/s, up ${bytes(up)}/s, web UI ${webUi}`,
           );
           if (torrents.length) lines.push(formatTorrents(torrents));
         }
