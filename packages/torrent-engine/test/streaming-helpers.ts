@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type CatalogStore, openCatalogStore } from '@dream/catalog';
 import { createLogger, loadConfigText } from '@dream/config';
 import type { FastifyInstance } from 'fastify';
 import { buildDaemonServer } from '../src/daemon/server.js';
@@ -40,6 +41,8 @@ export interface StreamingNode {
   /** http://127.0.0.1:<port> */
   baseUrl: string;
   readaheadSeconds: number;
+  /** This node's own catalog (served under /catalog), when asked for. */
+  catalog?: CatalogStore;
   stop(): Promise<void>;
 }
 
@@ -48,7 +51,9 @@ export interface StreamingNode {
  * in this process so tests can look at the engine's torrents. No trackers, no DHT: peers are only
  * those the test gives.
  */
-export async function startNode(opts: { readaheadSeconds?: number } = {}): Promise<StreamingNode> {
+export async function startNode(
+  opts: { readaheadSeconds?: number; catalog?: boolean } = {},
+): Promise<StreamingNode> {
   const dir = await makeTempDir('dream-streaming-node-');
   const readaheadSeconds = opts.readaheadSeconds ?? 30;
   const toml = [
@@ -65,11 +70,13 @@ export async function startNode(opts: { readaheadSeconds?: number } = {}): Promi
   const { config } = loadConfigText(toml, join(dir, 'dream.toml'));
   let engine: Engine | undefined;
   let app: FastifyInstance | undefined;
+  let catalog: CatalogStore | undefined;
   const stop = async () => {
     // A test that failed mid-stream may leave a response open; close() alone would wait for it.
     app?.server.closeAllConnections();
     await app?.close().catch(() => {});
     await engine?.stop().catch(() => {});
+    await catalog?.close().catch(() => {});
     await removeDir(dir);
   };
   try {
@@ -81,11 +88,13 @@ export async function startNode(opts: { readaheadSeconds?: number } = {}): Promi
       log,
       trackers: false,
     });
-    app = await buildDaemonServer(engine, { config, log });
+    if (opts.catalog) catalog = await openCatalogStore(config, log);
+    app = await buildDaemonServer(engine, { config, log, ...(catalog ? { catalog } : {}) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
-    return { engine, app, baseUrl: `http://127.0.0.1:${address.port}`, readaheadSeconds, stop };
+    const baseUrl = `http://127.0.0.1:${address.port}`;
+    return { engine, app, baseUrl, readaheadSeconds, ...(catalog ? { catalog } : {}), stop };
   } catch (err) {
     await stop();
     throw err;

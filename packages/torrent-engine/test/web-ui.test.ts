@@ -1,11 +1,16 @@
 // The web UI at dream-torrent's `/`, used as a user would in headless Chromium (driven over the
 // DevTools protocol): the torrent list, playing a file in the page with its WebVTT subtitles,
-// pause and resume, adding by infohash, a bad input's message, removing. The torrent's name is an
-// HTML injection attempt: it must show as text and run nothing. The engine and its server are the
-// daemon's own (test/streaming-helpers.ts startNode); nothing is mocked.
+// pause and resume, adding by infohash, a bad input's message, removing; and `dream-cli stream`'s
+// journey in the page: search the catalog (with a typo), Play, the video plays from another
+// engine that seeds it. The torrent's name is an HTML injection attempt: it must show as text and
+// run nothing. The engines, the catalog store and the server are the daemon's own
+// (test/streaming-helpers.ts startNode); nothing is mocked.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateSigningKey, signEntry } from '@dream/catalog';
+import { createLogger } from '@dream/config';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine/engine.js';
 import { WEB_UI_CSP } from '../src/web-ui/routes.js';
 import { waitFor } from './peers/checks.js';
 import { type DevToolsPage, openWithDevTools } from './peers/devtools.js';
@@ -123,5 +128,115 @@ describe('the web UI', () => {
     await waitFor(() => state(OTHER_INFOHASH) === undefined, 10_000, 'the engine to remove the torrent');
     await page.waitFor(`!${other}`, 10_000, 'its row to go');
     expect(state(infohash)).toBe('seeding');
+  });
+});
+
+describe('the web UI with a catalog', () => {
+  let node: StreamingNode | undefined;
+  let seeder: Engine | undefined;
+  let page: DevToolsPage | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    await page?.close();
+    await node?.stop();
+    await seeder?.stop();
+    if (dir) await removeDir(dir);
+  });
+
+  it('finds a title despite a typo and plays it from a peer, as dream-cli stream does', async () => {
+    dir = await makeTempDir('dream-web-ui-catalog-');
+    const folder = join(dir, 'seeded', 'Big Buck Test');
+    await mkdir(folder, { recursive: true });
+    await copyFile(await makeClip({ seconds: 10, faststart: true, bitrate: '1M' }), join(folder, 'film.mp4'));
+    await writeFile(join(folder, 'notes.txt'), 'not the video\n');
+    // Listed first, smaller: the page must choose the film, not the first video.
+    await copyFile(
+      await makeClip({ seconds: 2, faststart: true, bitrate: '1M' }),
+      join(folder, 'a-trailer.mp4'),
+    );
+    seeder = await Engine.start({
+      outputDir: join(dir, 'seeder-out'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 20,
+      log: createLogger({ name: 'web-ui-seeder', level: 'silent' }),
+      trackers: false,
+    });
+    const seeded = await seeder.add({ path: folder });
+    const detail = seeder.detail(seeded.infohash);
+    const files = detail.files.filter((f) => !f.pad).map((f) => ({ path: f.path, size: f.length }));
+
+    node = await startNode({ catalog: true });
+    // The entry dream-cli upload would publish: the uploader's address as the magnet's peer hint.
+    await node.catalog!.put(
+      signEntry(generateSigningKey(), {
+        infohash: seeded.infohash,
+        title: 'Big Buck Test',
+        magnet: `magnet:?xt=urn:btih:${seeded.infohash}&dn=Big+Buck+Test&x.pe=127.0.0.1:${seeder.port}`,
+        files,
+        durationSeconds: 10,
+      }),
+    );
+
+    page = await openWithDevTools(`${node.baseUrl}/`);
+    await page.waitFor(`document.body.dataset.ready`, 30_000, 'the page');
+    await page.evaluate(
+      `document.getElementById('search-input').value = 'big bukc'; document.querySelector('#search button').click()`,
+    );
+    const title = await page.waitFor<string>(
+      `document.querySelector('#results .result .title')?.textContent`,
+      10_000,
+      'a search result',
+    );
+    expect(title).toBe('Big Buck Test');
+    expect(node.engine.list()).toEqual([]); // searching adds nothing
+
+    await page.evaluate(`document.querySelector('#results .result button.watch').click()`);
+    const width = await page.waitFor<number>(
+      `(() => { const v = document.getElementById('player'); return v.currentTime > 1 && v.videoWidth; })()`,
+      30_000,
+      'the video to play past 1 s',
+    );
+    expect(width).toBe(640);
+    // The largest video of the entry, not the first file; from the seeder, through this engine.
+    const fileIndex = files.findIndex((f) => f.path.endsWith('film.mp4'));
+    expect(fileIndex).toBeGreaterThan(0);
+    expect(await page.evaluate<string>(`new URL(document.getElementById('player').src).pathname`)).toBe(
+      `/stream/${seeded.infohash}/${fileIndex}`,
+    );
+    const added = node.engine.list().find((t) => t.infohash === seeded.infohash);
+    expect(added?.downloaded).toBeGreaterThan(0);
+
+    // A search nothing matches says so; a bad one gets the server's message.
+    await page.evaluate(
+      `document.getElementById('search-input').value = 'qqqzzz xxyy'; document.querySelector('#search button').click()`,
+    );
+    expect(
+      await page.waitFor<string>(
+        `document.getElementById('message').textContent.includes('No video matches') && document.getElementById('message').textContent`,
+        10_000,
+        'the no-match message',
+      ),
+    ).toBe('No video matches "qqqzzz xxyy".');
+    expect(await page.evaluate<number>(`document.querySelectorAll('#results .result').length`)).toBe(0);
+  });
+
+  it('searches only for its own pages, with clear errors', async () => {
+    node ??= await startNode({ catalog: true });
+    const get = (url: string, headers: Record<string, string> = {}) =>
+      node!.app.inject({ method: 'GET', url, headers: { host: '127.0.0.1', ...headers } });
+    const foreign = await get('/api/catalog/search?q=film', { origin: 'http://evil.example' });
+    expect(foreign.statusCode).toBe(403);
+    expect(foreign.json().error.code).toBe('forbidden-origin');
+    const empty = await get('/api/catalog/search?q=%20');
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json().error.message).toMatch(/^q: give 1 to 256 characters/);
+    const huge = await get('/api/catalog/search?q=film&limit=1000');
+    expect(huge.statusCode).toBe(400);
+    expect(huge.json().error.message).toMatch(/^limit:/);
+    const ok = await get('/api/catalog/search?q=film');
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ results: expect.any(Array) });
   });
 });

@@ -9,6 +9,9 @@ const REFRESH_MS = 1000;
 /** How long the "Remove?" confirmation stays armed. */
 const CONFIRM_MS = 4000;
 const PLAYABLE = /^(video|audio)\//;
+/** What dream-cli stream picks by default too: the largest video file. */
+const VIDEO_FILE = /\.(mp4|m4v|mkv|webm|mov|avi|ogv|ts|mpe?g|wmv|flv)$/i;
+const SUBTITLE_FILE = /\.vtt$/i;
 
 const rows = new Map(); // infohash -> { root, fields, files }
 const listings = new Map(); // infohash -> Promise of the stream listing's files
@@ -43,7 +46,7 @@ function say(text, isError = false) {
   message.classList.toggle('error', isError);
 }
 
-/** JSON from this server; throws the API's own message (it says what to do) on an error. */
+/** JSON from this server; throws the API's own message (it says what to do) and code on an error. */
 async function call(method, path, body) {
   const res = await fetch(path, {
     method,
@@ -52,8 +55,21 @@ async function call(method, path, body) {
   });
   if (res.status === 204) return undefined;
   const json = await res.json().catch(() => undefined);
-  if (!res.ok) throw new Error(json?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+  if (!res.ok) {
+    const err = new Error(json?.error?.message ?? `${method} ${path}: HTTP ${res.status}`);
+    err.code = json?.error?.code;
+    throw err;
+  }
   return json;
+}
+
+function duration(seconds) {
+  if (!(seconds > 0)) return undefined;
+  const s = Math.round(seconds);
+  const hms = [Math.floor(s / 3600), Math.floor(s / 60) % 60, s % 60];
+  return (hms[0] ? hms : hms.slice(1))
+    .map((n, i) => (i === 0 ? String(n) : String(n).padStart(2, '0')))
+    .join(':');
 }
 
 /** A stream URL from the listing, kept only if it points back at this server's /stream routes. */
@@ -232,6 +248,59 @@ async function refresh() {
   })();
   return refreshing;
 }
+
+/**
+ * A catalog result, played as `dream-cli stream` plays it: add its magnet (already added is fine),
+ * choose the largest video from the entry's file list (signed with the entry, in the torrent's
+ * listing order), and point the player at it at once: the stream server holds the request until
+ * the metadata has come from peers.
+ */
+async function watch(entry) {
+  const files = entry.files ?? [];
+  const index = files.reduce(
+    (best, f, i) => (VIDEO_FILE.test(f.path) && (best < 0 || f.size > files[best].size) ? i : best),
+    -1,
+  );
+  if (index < 0) throw new Error(`"${entry.title}" lists no video file to play`);
+  const body = { magnet: entry.magnet };
+  if (entry.durationSeconds > 0) body.durationSeconds = entry.durationSeconds;
+  try {
+    await call('POST', '/api/torrents', body);
+  } catch (err) {
+    if (err.code !== 'already-added') throw err;
+  }
+  const ih = encodeURIComponent(entry.infohash);
+  const subtitles = files
+    .map((f, i) => ({ path: f.path, url: `/stream/${ih}/${i}` }))
+    .filter((f) => SUBTITLE_FILE.test(f.path));
+  play(entry.title, `/stream/${ih}/${index}`, subtitles);
+  say(`Playing ${entry.title}: it starts as soon as peers send the first pieces.`);
+}
+
+function resultItem({ entry }) {
+  const facts = [bytes(entry.size), duration(entry.durationSeconds), `${entry.files.length} files`];
+  const button = el('button', { type: 'button', class: 'watch', text: 'Play' });
+  button.addEventListener('click', () => act(button, () => watch(entry)));
+  return el(
+    'li',
+    { class: 'result', 'data-infohash': entry.infohash },
+    el('span', { class: 'title', text: entry.title }),
+    el('span', { class: 'facts', text: facts.filter(Boolean).join(' · ') }),
+    button,
+  );
+}
+
+$('search').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const q = $('search-input').value.trim();
+  if (q === '') return;
+  const button = event.submitter ?? $('search').querySelector('button');
+  act(button, async () => {
+    const { results } = await call('GET', `/api/catalog/search?${new URLSearchParams({ q, limit: '20' })}`);
+    $('results').replaceChildren(...results.map(resultItem));
+    say(results.length ? '' : `No video matches "${q}".`);
+  });
+});
 
 $('add').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -14,6 +14,7 @@ import { controlApi, MAX_BODY_BYTES } from '../control-api/routes.js';
 import type { Engine } from '../engine/engine.js';
 import { streamableTorrent, TorrentStreamSource } from '../stream/index.js';
 import { webUi } from '../web-ui/routes.js';
+import { catalogSearch } from './catalog-search.js';
 
 export interface DaemonServerOptions {
   config: DreamConfig;
@@ -45,6 +46,12 @@ export async function buildDaemonServer(engine: Engine, opts: DaemonServerOption
   );
   await app.register(streamRoutes(source));
   if (opts.catalog) await app.register(catalogRoutes(opts.catalog), { prefix: '/catalog' });
+  await app.register(
+    catalogSearch({
+      catalogUrl: config.network.catalog_url,
+      ...(opts.catalog ? { store: opts.catalog } : {}),
+    }),
+  );
   await app.register(webUi());
   return app;
 }

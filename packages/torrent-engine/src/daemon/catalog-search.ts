@@ -1,0 +1,79 @@
+/**
+ * `GET /api/catalog/search?q=&limit=`: the network's catalog, searched for the web UI from its own
+ * origin. dream-cli asks the catalog itself; a page cannot (a bootstrap node elsewhere sends no
+ * CORS headers, and should not have to), so dream-torrent asks for it: this node's own store when it
+ * is its network's catalog (network.catalog_url empty), else the configured catalog over HTTP.
+ * Answers are the catalog's SearchResponse; a remote catalog's entries are untrusted text to the
+ * page, which shows them as text only.
+ */
+import { CatalogClient, CatalogClientError, type CatalogStore, type SearchResponse } from '@dream/catalog';
+import { isSameOrigin } from '@dream/http-stream';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+
+/** The catalog's own bounds (entry.ts): a longer query or page would be refused there anyway. */
+const MAX_QUERY_LENGTH = 256;
+const MAX_LIMIT = 50;
+
+export interface CatalogSearchOptions {
+  /** network.catalog_url; empty: this node's own catalog. */
+  catalogUrl: string;
+  /** This node's store, when it serves its network's catalog. */
+  store?: CatalogStore;
+}
+
+function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+export function catalogSearch(opts: CatalogSearchOptions): FastifyPluginAsync {
+  const remote = opts.catalogUrl
+    ? new CatalogClient({ baseUrl: opts.catalogUrl, timeoutMs: 10_000 })
+    : undefined;
+  const search = async (q: string, limit: number): Promise<SearchResponse> => {
+    if (remote) return remote.search(q, { limit });
+    if (!opts.store) {
+      throw new CatalogClientError(
+        503,
+        'no_catalog',
+        "network.catalog_url is empty and this node's own catalog is not open (see dream-torrent's log)",
+      );
+    }
+    return opts.store.search(q, { limit });
+  };
+  return async (app) => {
+    // As the control API: no page on another origin gets to use this node's access to the catalog.
+    app.addHook('onRequest', async (req, reply) => {
+      if (!isSameOrigin(req.headers.origin, req.headers.host)) {
+        return fail(
+          reply,
+          403,
+          'forbidden-origin',
+          'pages on other origins may not search through this node',
+        );
+      }
+    });
+    app.get<{ Querystring: { q?: string; limit?: string } }>('/api/catalog/search', async (req, reply) => {
+      const q = (req.query.q ?? '').trim();
+      if (q === '' || q.length > MAX_QUERY_LENGTH) {
+        return fail(reply, 400, 'bad-request', `q: give 1 to ${MAX_QUERY_LENGTH} characters of title words`);
+      }
+      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+        return fail(reply, 400, 'bad-request', `limit: an integer from 1 to ${MAX_LIMIT}`);
+      }
+      try {
+        return await search(q, limit);
+      } catch (err) {
+        if (!(err instanceof CatalogClientError)) throw err;
+        const where = opts.catalogUrl || "this node's catalog";
+        if (err.code === 'no_catalog') return fail(reply, 503, 'no-catalog', err.message);
+        return fail(
+          reply,
+          502,
+          'catalog-unreachable',
+          `the catalog at ${where} did not answer: ${err.message}`,
+        );
+      }
+    });
+  };
+}
