@@ -147,7 +147,7 @@ export const SCHEMA = {
     cors_origins: {
       type: { kind: 'stringList' },
       default: () => [],
-      doc: 'Origins allowed to read streams (never the control API) from a web page. Empty: no CORS headers.',
+      doc: 'Other sites whose pages may play or read streams (never the control API). Empty: none.',
     },
   },
   catalog: {

@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   PATH_TOO_LONG: 400,
   /** The Host header names a host this server does not answer for (DNS rebinding defence). */
   FOREIGN_HOST: 403,
+  /** A page on another site, not in stream.cors_origins, asked for a stream (src/cross-site.ts). */
+  CROSS_SITE: 403,
   /** No torrent with this infohash is known to the source. */
   UNKNOWN_TORRENT: 404,
   /** The torrent has no file with this index or path. */

@@ -2,6 +2,7 @@ export { LengthMismatchError } from './body.js';
 export { evaluatePreconditions, formatEtag, ifRangeHolds } from './conditional.js';
 export { contentTypeFor, isMedia } from './content-type.js';
 export { allowedOrigin, installCors } from './cors.js';
+export { crossSiteAllowed, crossSiteGuard, type FetchMetadata } from './cross-site.js';
 export { ERROR_STATUS, type ErrorBody, type ErrorCode, type HttpProblem, problem } from './errors.js';
 export {
   hostGuard,

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bodyStream } from './body.js';
 import { contentTypeFor, isMedia } from './content-type.js';
+import { crossSiteGuard } from './cross-site.js';
 import { type ErrorCode, type HttpProblem, problem } from './errors.js';
 import { planResponse } from './plan.js';
 import { fileUrlPart, parseFileSelector, parseInfohash } from './target.js';
@@ -20,6 +21,8 @@ export interface StreamRoutesOptions {
    * they are built from the request's Host header (which the host guard has vetted).
    */
   baseUrl?: string;
+  /** stream.cors_origins: the only other sites whose pages may use the streams (src/cross-site.ts). */
+  corsOrigins?: readonly string[];
 }
 
 export interface FileEntry {
@@ -92,6 +95,7 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
     // Here, not only in buildStreamApp: a host app (dream-torrent's daemon) mounts these routes
     // beside its own, and its handler does not know our catalogue.
     app.setErrorHandler(streamErrorHandler);
+    app.addHook('onRequest', crossSiteGuard(opts.corsOrigins ?? []));
     // Registered under a prefix (e.g. { prefix: '/api' }), URLs we generate must carry it.
     const prefix = app.prefix;
     const fileRoute = `${prefix}/stream/`;

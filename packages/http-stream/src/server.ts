@@ -65,7 +65,7 @@ export function buildStreamApp(
   });
   // Errors before routing (fastify's malformed-URL errors); the routes carry the same handler.
   app.setErrorHandler(streamErrorHandler);
-  app.register(streamRoutes(source));
+  app.register(streamRoutes(source, { corsOrigins: opts.corsOrigins ?? [] }));
   return app;
 }
 

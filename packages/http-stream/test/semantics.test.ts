@@ -605,6 +605,95 @@ describe('CORS', () => {
     await cors.close();
   });
 
+  // What browsers send (Fetch Metadata) for each way a page or a user can ask for a stream.
+  const video = { 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'video', range: 'bytes=0-' };
+  it.each([
+    [
+      'a plain <video> on another site',
+      { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/', ...video },
+      [],
+      403,
+    ],
+    [
+      'the same, its Referer withheld',
+      { 'sec-fetch-site': 'cross-site', ...video },
+      ['https://app.example'],
+      403,
+    ],
+    [
+      'the same, an opaque Origin',
+      { 'sec-fetch-site': 'cross-site', origin: 'null', ...video },
+      ['https://app.example'],
+      403,
+    ],
+    [
+      'a fetch from another site',
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'cors', origin: 'https://evil.example' },
+      ['https://app.example'],
+      403,
+    ],
+    [
+      'a <video> on a configured site (Referer)',
+      { 'sec-fetch-site': 'cross-site', referer: 'https://app.example/watch?v=1', ...video },
+      ['https://app.example'],
+      206,
+    ],
+    [
+      '<video crossorigin> on a configured site',
+      {
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'cors',
+        origin: 'https://app.example',
+        range: 'bytes=0-',
+      },
+      ['https://app.example'],
+      206,
+    ],
+    [
+      'any site when the user configured *',
+      { 'sec-fetch-site': 'cross-site', referer: 'https://evil.example/', ...video },
+      ['*'],
+      206,
+    ],
+    [
+      'a link the user followed from another site',
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' },
+      [],
+      200,
+    ],
+    ['a URL the user typed', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }, [], 200],
+    [
+      "the same site (this server's page, another local port)",
+      { 'sec-fetch-site': 'same-site', ...video },
+      [],
+      206,
+    ],
+    ['a player (no Fetch Metadata)', { 'user-agent': 'mpv 0.37.0', range: 'bytes=0-' }, [], 206],
+  ] as [string, Record<string, string>, string[], number][])(
+    '%s -> %i',
+    async (_what, headers, corsOrigins, status) => {
+      const server = buildStreamApp(memorySource({ [IH]: files }), { host: '127.0.0.1', corsOrigins });
+      try {
+        const res = await server.inject({ url: MKV, headers });
+        expect(res.statusCode).toBe(status);
+        if (status === 403) {
+          expect(res.json()).toEqual({
+            error: {
+              code: 'CROSS_SITE',
+              message:
+                'a page on another site may not use the streams; to allow one, add its origin to stream.cors_origins',
+            },
+          });
+        }
+        // The listing too: it would tell a page which files this computer has.
+        const listing = await server.inject({ url: `/stream/${IH}/`, headers });
+        expect(listing.statusCode).toBe(status === 403 ? 403 : 200);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+
   it('allows configured extra host names', async () => {
     const lan = buildStreamApp(memorySource({ [IH]: files }), { host: '0.0.0.0', allowedHosts: ['tv.lan'] });
     expect((await lan.inject({ url: MKV, headers: { host: 'tv.lan:8888' } })).statusCode).toBe(200);

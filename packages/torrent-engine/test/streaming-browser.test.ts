@@ -2,7 +2,10 @@
 // a Dream stream URL in a <video> element, as a web app on another origin would, while the torrent
 // downloads from a capped libtorrent seeder whose MP4 keeps its moov at the end. The page reports
 // what the viewer would see (playing, the picture's width, the time after a seek to 70%) to the
-// test's own loopback server. No CORS header is configured: a <video> needs none to play.
+// test's own loopback server. No CORS header is configured: a <video> needs none to play, and a page
+// on 127.0.0.1 is the same site as the stream server. A page on another site (localhost is not the
+// site 127.0.0.1) gets its stream only when the user put its origin in stream.cors_origins: a page
+// anywhere must not learn, by embedding stream URLs, which torrents this computer has.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +119,79 @@ describe('a browser playing a stream embedded in a web page', () => {
       expect(Number(seeked.time)).toBeLessThanOrEqual(SEEK_TO + 0.5);
     } finally {
       site.close();
+      await node.stop();
+    }
+  });
+});
+
+describe('a page on another site', () => {
+  let browser: OpenPage | undefined;
+  const sites: http.Server[] = [];
+  /** The stream URL both sites' pages embed (known once the torrent is added). */
+  let src = '';
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const site of sites) site.close();
+  });
+
+  /** A site on localhost:<port> whose page embeds `src` and reports what its <video> did. */
+  async function startSite(reports: Record<string, string>[]): Promise<string> {
+    const site = http.createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://site');
+      if (url.pathname === '/report') reports.push(Object.fromEntries(url.searchParams));
+      if (url.pathname !== '/') return res.end();
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(`<!doctype html><video id=v muted autoplay src=${JSON.stringify(src)}></video><script>
+const v = document.getElementById('v');
+const report = (what) => fetch('/report?' + new URLSearchParams(what));
+v.addEventListener('playing', () => report({ event: 'playing', width: v.videoWidth }));
+v.addEventListener('error', () => report({ event: 'error', code: v.error && v.error.code }));
+</script>`);
+    });
+    sites.push(site);
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    return `http://localhost:${(site.address() as AddressInfo).port}`;
+  }
+
+  async function openAndWait(origin: string, reports: Record<string, string>[]): Promise<void> {
+    await browser?.close();
+    browser = await openInChromium(`${origin}/`);
+    await waitFor(
+      () => {
+        browser!.check();
+        return reports.length > 0;
+      },
+      60_000,
+      `the page on ${origin} to report`,
+    );
+  }
+
+  it('cannot embed a stream unless its origin is in stream.cors_origins', async () => {
+    const strangerReports: Record<string, string>[] = [];
+    const friendReports: Record<string, string>[] = [];
+    const stranger = await startSite(strangerReports);
+    const friend = await startSite(friendReports);
+    const node = await startNode({ corsOrigins: [friend] });
+    try {
+      const clip = await makeClip({ seconds: 10, faststart: true, bitrate: '1M' });
+      const { infohash } = await node.engine.add({ path: clip });
+      src = streamUrl(node, infohash, 0);
+      const answers: { page: string | undefined; status: number }[] = [];
+      node.app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (!req.url?.startsWith('/stream/')) return;
+        res.on('finish', () => answers.push({ page: req.headers.referer, status: res.statusCode }));
+      });
+
+      await openAndWait(stranger, strangerReports);
+      expect(strangerReports[0]).toMatchObject({ event: 'error' });
+      // The browser did ask, and was refused: the page cannot tell a torrent we have from one we lack.
+      expect(answers.filter((a) => a.page === `${stranger}/`).map((a) => a.status)).toContain(403);
+      expect(answers.filter((a) => a.page === `${stranger}/` && a.status !== 403)).toEqual([]);
+
+      await openAndWait(friend, friendReports);
+      expect(friendReports[0]).toEqual({ event: 'playing', width: '640' });
+    } finally {
       await node.stop();
     }
   });

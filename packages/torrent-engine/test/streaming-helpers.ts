@@ -52,7 +52,7 @@ export interface StreamingNode {
  * those the test gives.
  */
 export async function startNode(
-  opts: { readaheadSeconds?: number; catalog?: boolean } = {},
+  opts: { readaheadSeconds?: number; catalog?: boolean; corsOrigins?: string[] } = {},
 ): Promise<StreamingNode> {
   const dir = await makeTempDir('dream-streaming-node-');
   const readaheadSeconds = opts.readaheadSeconds ?? 30;
@@ -66,6 +66,7 @@ export async function startNode(
     'host = "127.0.0.1"',
     'port = 0',
     `readahead_seconds = ${readaheadSeconds}`,
+    `cors_origins = ${JSON.stringify(opts.corsOrigins ?? [])}`,
   ].join('\n');
   const { config } = loadConfigText(toml, join(dir, 'dream.toml'));
   let engine: Engine | undefined;

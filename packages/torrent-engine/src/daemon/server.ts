@@ -44,7 +44,7 @@ export async function buildDaemonServer(engine: Engine, opts: DaemonServerOption
       durationSeconds: (infohash, fileIndex) => engine.torrent(infohash)?.durationOf(fileIndex),
     },
   );
-  await app.register(streamRoutes(source));
+  await app.register(streamRoutes(source, { corsOrigins: config.stream.cors_origins }));
   if (opts.catalog) await app.register(catalogRoutes(opts.catalog), { prefix: '/catalog' });
   await app.register(
     catalogSearch({
