@@ -29,6 +29,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// dream-cli's format (packages/cli/src/format.ts), written again: the page has no build step to share it.
 function bytes(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;

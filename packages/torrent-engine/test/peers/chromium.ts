@@ -1,20 +1,22 @@
-// Headless Chromium (Debian's package, installed by `bash scripts/ensure-tools.sh --test`) opening one
-// page: for the tests that check what a real browser does with our servers (plays a stream, is kept
-// away from the control API).
-import { type ChildProcess, spawn } from 'node:child_process';
+// Headless Chromium (Debian's package, installed by `bash scripts/ensure-tools.sh --test`), for the
+// tests that check what a real browser does with our servers: plays a stream, is kept away from the
+// control API, drives the web UI (peers/devtools.ts).
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { makeTempDir, removeDir } from './fixtures.js';
 
-export interface OpenPage {
+export interface Chromium {
+  child: ChildProcess;
   /** Throws the launch error if Chromium could not start (for use inside waitFor predicates). */
   check(): void;
   /** Kills Chromium with its helper processes and removes its profile. */
   close(): Promise<void>;
 }
 
-export async function openInChromium(url: string): Promise<OpenPage> {
+/** Starts Chromium headless in a fresh profile with `args` (a URL, protocol flags) after ours. */
+export async function launchChromium(args: string[], stdio: StdioOptions = 'ignore'): Promise<Chromium> {
   const profile = await makeTempDir('dream-chromium-');
-  const chromium: ChildProcess = spawn(
+  const child = spawn(
     'chromium',
     [
       '--headless=new',
@@ -24,25 +26,26 @@ export async function openInChromium(url: string): Promise<OpenPage> {
       '--autoplay-policy=no-user-gesture-required',
       '--no-first-run',
       `--user-data-dir=${join(profile, 'profile')}`,
-      url,
+      ...args,
     ],
     // Its own process group: the zygote and renderers go with it.
-    { stdio: 'ignore', detached: true },
+    { stdio, detached: true },
   );
   let failed: Error | undefined;
-  chromium.once('error', (err) => {
+  child.once('error', (err) => {
     failed = new Error(
       `cannot start chromium (bash scripts/ensure-tools.sh --test installs it): ${err.message}`,
     );
   });
   return {
+    child,
     check() {
       if (failed) throw failed;
     },
     async close() {
-      if (chromium.pid && chromium.exitCode === null && chromium.signalCode === null) {
+      if (child.pid && child.exitCode === null && child.signalCode === null) {
         try {
-          process.kill(-chromium.pid, 'SIGKILL');
+          process.kill(-child.pid, 'SIGKILL');
         } catch {
           // already gone
         }
@@ -50,4 +53,11 @@ export async function openInChromium(url: string): Promise<OpenPage> {
       await removeDir(profile);
     },
   };
+}
+
+export type OpenPage = Omit<Chromium, 'child'>;
+
+/** Chromium showing `url`, nothing else to drive it: the page reports to its own server. */
+export async function openInChromium(url: string): Promise<OpenPage> {
+  return launchChromium([url]);
 }

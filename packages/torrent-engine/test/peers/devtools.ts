@@ -2,10 +2,8 @@
 // (click, type) and read what it shows. The protocol travels over a pipe (--remote-debugging-pipe:
 // JSON messages ended by a NUL byte, commands on fd 3, answers and events on fd 4), so no WebSocket
 // client is needed (Node 20 has none without a flag) and no port is opened.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { makeTempDir, removeDir } from './fixtures.js';
+import { launchChromium } from './chromium.js';
 
 interface Pending {
   resolve: (value: Record<string, unknown>) => void;
@@ -23,22 +21,11 @@ export interface DevToolsPage {
 const COMMAND_TIMEOUT_MS = 30_000;
 
 export async function openWithDevTools(url: string): Promise<DevToolsPage> {
-  const profile = await makeTempDir('dream-devtools-');
-  const chromium = spawn(
-    'chromium',
-    [
-      '--headless=new',
-      '--no-sandbox', // the tests run as root
-      '--disable-gpu',
-      '--mute-audio',
-      '--autoplay-policy=no-user-gesture-required',
-      '--no-first-run',
-      '--remote-debugging-pipe',
-      `--user-data-dir=${join(profile, 'profile')}`,
-      'about:blank',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'], detached: true },
+  const browser = await launchChromium(
+    ['--remote-debugging-pipe', 'about:blank'],
+    ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
   );
+  const chromium = browser.child;
   const toBrowser = chromium.stdio[3] as Writable;
   const fromBrowser = chromium.stdio[4] as Readable;
   const pending = new Map<number, Pending>();
@@ -49,11 +36,14 @@ export async function openWithDevTools(url: string): Promise<DevToolsPage> {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
-  chromium.once('error', (err) =>
-    fail(
-      new Error(`cannot start chromium (bash scripts/ensure-tools.sh --test installs it): ${err.message}`),
-    ),
-  );
+  // launchChromium's own listener, registered first, has recorded the reason check() throws.
+  chromium.once('error', () => {
+    try {
+      browser.check();
+    } catch (err) {
+      fail(err as Error);
+    }
+  });
   chromium.once('exit', (code, signal) => fail(new Error(`chromium exited (${code ?? signal})`)));
   toBrowser.on('error', () => {}); // reported by 'exit'
 
@@ -96,16 +86,7 @@ export async function openWithDevTools(url: string): Promise<DevToolsPage> {
       toBrowser.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
     });
 
-  const close = async () => {
-    if (chromium.pid && chromium.exitCode === null && chromium.signalCode === null) {
-      try {
-        process.kill(-chromium.pid, 'SIGKILL'); // with its zygote and renderers
-      } catch {
-        // already gone
-      }
-    }
-    await removeDir(profile);
-  };
+  const close = () => browser.close();
 
   try {
     const { targetId } = (await send('Target.createTarget', { url })) as { targetId: string };
