@@ -60,6 +60,8 @@ describe('the web UI', () => {
     await mkdir(folder);
     await copyFile(await makeClip({ seconds: 10, faststart: true, bitrate: '1M' }), join(folder, 'clip.mp4'));
     await writeFile(join(folder, 'clip.vtt'), 'WEBVTT\n\n00:00.000 --> 00:09.000\nhello from the torrent\n');
+    // Named as a video, but no browser can decode it.
+    await writeFile(join(folder, 'z-broken.mp4'), Buffer.alloc(200_000, 0x5a));
     const shared = await node.engine.add({ path: folder });
     const infohash = shared.infohash;
     const state = (ih: string) => node!.engine.list().find((t) => t.infohash === ih)?.state;
@@ -91,6 +93,18 @@ describe('the web UI', () => {
       `${HOSTILE_NAME}/clip.mp4`,
     );
 
+    // A file the browser cannot decode: the page says so and where else to play it.
+    await page.evaluate(`${row}.querySelectorAll('button.play')[1].click()`);
+    expect(
+      await page.waitFor<string>(
+        `document.querySelector('#message.error')?.textContent`,
+        15_000,
+        'the message',
+      ),
+    ).toBe(
+      `This browser cannot play ${HOSTILE_NAME}/z-broken.mp4 (its format or codec): open its stream URL in mpv or VLC.`,
+    );
+
     // Pause and resume, through the control API (same origin: let past its Origin check).
     await page.evaluate(`${row}.querySelector('button.pause').click()`);
     await waitFor(() => state(infohash) === 'paused', 10_000, 'the engine to pause the torrent');
@@ -105,7 +119,7 @@ describe('the web UI', () => {
       );
     await submit('not a magnet');
     const message = await page.waitFor<string>(
-      `document.querySelector('#message.error')?.textContent`,
+      `(() => { const m = document.querySelector('#message.error')?.textContent; return m?.includes('nfohash') && m; })()`,
       10_000,
       'the error message',
     );

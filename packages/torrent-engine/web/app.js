@@ -12,6 +12,7 @@ const PLAYABLE = /^(video|audio)\//;
 /** What dream-cli stream picks by default too: the largest video file. */
 const VIDEO_FILE = /\.(mp4|m4v|mkv|webm|mov|avi|ogv|ts|mpe?g|wmv|flv)$/i;
 const SUBTITLE_FILE = /\.vtt$/i;
+const NOT_ANSWERING = 'dream-torrent is not answering';
 
 const rows = new Map(); // infohash -> { root, fields, files }
 const listings = new Map(); // infohash -> Promise of the stream listing's files
@@ -93,10 +94,34 @@ function play(title, url, subtitles) {
   );
   video.src = url;
   video.play().catch(() => {}); // autoplay may be refused; the controls are there
+  say('');
+}
+
+/**
+ * The <video> says only "error": ask the stream for its first byte to tell the server's own message
+ * (a file gone, a torrent removed) from a file this browser cannot decode (HEVC, some MKV, AVI).
+ */
+async function explainPlaybackError(video) {
+  const title = $('now-playing').textContent;
+  let why;
+  try {
+    const res = await fetch(video.currentSrc, { headers: { range: 'bytes=0-0' } });
+    if (!res.ok) why = (await res.json().catch(() => undefined))?.error?.message ?? `HTTP ${res.status}`;
+    else await res.body?.cancel();
+  } catch (err) {
+    why = err.message;
+  }
+  say(
+    why
+      ? `Cannot play ${title}: ${why}`
+      : `This browser cannot play ${title} (its format or codec): open its stream URL in mpv or VLC.`,
+    true,
+  );
 }
 
 function act(button, action) {
   button.disabled = true;
+  say('');
   action()
     .then(refresh)
     .catch((err) => say(err.message, true))
@@ -240,9 +265,10 @@ async function refresh() {
         listings.delete(infohash);
       }
       $('empty').hidden = torrents.length > 0;
+      if ($('message').textContent.startsWith(NOT_ANSWERING)) say('');
       document.body.dataset.ready = 'true';
     } catch (err) {
-      say(`dream-torrent is not answering: ${err.message}`, true);
+      say(`${NOT_ANSWERING}: ${err.message}`, true);
     } finally {
       refreshing = undefined;
     }
@@ -315,6 +341,10 @@ $('add').addEventListener('submit', (event) => {
     input.value = '';
     say(`Added ${added.name ?? added.infohash}.`);
   });
+});
+
+$('player').addEventListener('error', (event) => {
+  if (event.target.currentSrc) void explainPlaybackError(event.target);
 });
 
 void refresh();
