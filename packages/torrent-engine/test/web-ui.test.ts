@@ -195,13 +195,27 @@ describe('the web UI with a catalog', () => {
 
     page = await openWithDevTools(`${node.baseUrl}/`);
     await page.waitFor(`document.body.dataset.ready`, 30_000, 'the page');
+    // The front page shows what was published last, before any search.
+    expect(
+      await page.waitFor<string>(
+        `document.querySelector('#results .result .title')?.textContent`,
+        10_000,
+        'recent',
+      ),
+    ).toBe('Big Buck Test');
+    expect(await page.evaluate<string>(`document.getElementById('results-title').textContent`)).toBe(
+      'Recently published',
+    );
     await page.evaluate(
       `document.getElementById('search-input').value = 'big bukc'; document.querySelector('#search button').click()`,
     );
-    const title = await page.waitFor<string>(
-      `document.querySelector('#results .result .title')?.textContent`,
+    await page.waitFor(
+      `document.getElementById('results-title').textContent === 'Results for "big bukc"'`,
       10_000,
-      'a search result',
+      'the search results',
+    );
+    const title = await page.evaluate<string>(
+      `document.querySelector('#results .result .title')?.textContent`,
     );
     expect(title).toBe('Big Buck Test');
     expect(node.engine.list()).toEqual([]); // searching adds nothing
@@ -236,7 +250,7 @@ describe('the web UI with a catalog', () => {
     expect(await page.evaluate<number>(`document.querySelectorAll('#results .result').length`)).toBe(0);
   });
 
-  it('searches only for its own pages, with clear errors', async () => {
+  it('searches and browses only for its own pages, with clear errors', async () => {
     node ??= await startNode({ catalog: true });
     const get = (url: string, headers: Record<string, string> = {}) =>
       node!.app.inject({ method: 'GET', url, headers: { host: '127.0.0.1', ...headers } });
@@ -252,5 +266,9 @@ describe('the web UI with a catalog', () => {
     const ok = await get('/api/catalog/search?q=film');
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toMatchObject({ results: expect.any(Array) });
+    expect((await get('/api/catalog/recent?limit=0')).json().error.message).toMatch(/^limit: an integer/);
+    const recent = await get('/api/catalog/recent');
+    expect(recent.statusCode).toBe(200);
+    expect(recent.json()).toMatchObject({ entries: expect.any(Array) });
   });
 });

@@ -324,10 +324,31 @@ $('search').addEventListener('submit', (event) => {
   const button = event.submitter ?? $('search').querySelector('button');
   act(button, async () => {
     const { results } = await call('GET', `/api/catalog/search?${new URLSearchParams({ q, limit: '20' })}`);
-    $('results').replaceChildren(...results.map(resultItem));
-    say(results.length ? '' : `No video matches "${q}".`);
+    showResults(`Results for "${q}"`, results);
+    if (results.length === 0) say(`No video matches "${q}".`);
   });
 });
+
+function showResults(title, results) {
+  $('results-title').textContent = title;
+  $('results-title').hidden = results.length === 0;
+  $('results').replaceChildren(...results.map(resultItem));
+}
+
+/** The front page: what was published last, for a user who does not know what to search for. */
+async function showRecent() {
+  try {
+    const { entries } = await call('GET', '/api/catalog/recent?limit=20');
+    if ($('results').childElementCount === 0) {
+      showResults(
+        'Recently published',
+        entries.map((entry) => ({ entry })),
+      );
+    }
+  } catch {
+    // No catalog reachable: the search says why when the user tries it.
+  }
+}
 
 $('add').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -348,4 +369,5 @@ $('player').addEventListener('error', (event) => {
 });
 
 void refresh();
+void showRecent();
 setInterval(refresh, REFRESH_MS);

@@ -1,12 +1,12 @@
 /**
- * `GET /api/catalog/search?q=&limit=`: the network's catalog, searched for the web UI from its own
- * origin. dream-cli asks the catalog itself; a page cannot (a bootstrap node elsewhere sends no
+ * `GET /api/catalog/search?q=&limit=` and `GET /api/catalog/recent?limit=`: the network's catalog,
+ * searched and browsed for the web UI from its own origin. dream-cli asks the catalog itself; a page cannot (a bootstrap node elsewhere sends no
  * CORS headers, and should not have to), so dream-torrent asks for it: this node's own store when it
  * is its network's catalog (network.catalog_url empty), else the configured catalog over HTTP.
  * Answers are the catalog's SearchResponse; a remote catalog's entries are untrusted text to the
  * page, which shows them as text only.
  */
-import { CatalogClient, CatalogClientError, type CatalogStore, type SearchResponse } from '@dream/catalog';
+import { CatalogClient, CatalogClientError, type CatalogStore } from '@dream/catalog';
 import { isSameOrigin } from '@dream/http-stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
@@ -29,16 +29,31 @@ export function catalogSearch(opts: CatalogSearchOptions): FastifyPluginAsync {
   const remote = opts.catalogUrl
     ? new CatalogClient({ baseUrl: opts.catalogUrl, timeoutMs: 10_000 })
     : undefined;
-  const search = async (q: string, limit: number): Promise<SearchResponse> => {
-    if (remote) return remote.search(q, { limit });
-    if (!opts.store) {
-      throw new CatalogClientError(
-        503,
-        'no_catalog',
-        "network.catalog_url is empty and this node's own catalog is not open (see dream-torrent's log)",
-      );
+  /** The catalog to ask: the bootstrap node, or this node's own store. */
+  const catalog = (): Pick<CatalogStore, 'search' | 'recent'> => {
+    if (remote) return remote;
+    if (opts.store) return opts.store;
+    throw new CatalogClientError(
+      503,
+      'no_catalog',
+      "network.catalog_url is empty and this node's own catalog is not open (see dream-torrent's log)",
+    );
+  };
+  const answer = async <T>(reply: FastifyReply, ask: () => Promise<T>): Promise<T | FastifyReply> => {
+    try {
+      return await ask();
+    } catch (err) {
+      if (!(err instanceof CatalogClientError)) throw err;
+      if (err.code === 'no_catalog') return fail(reply, 503, 'no-catalog', err.message);
+      if (err.code === 'unreachable') {
+        return fail(reply, 502, 'catalog-unreachable', `${err.message}: is network.catalog_url right?`);
+      }
+      return fail(reply, 502, 'catalog-refused', `the catalog at ${opts.catalogUrl} refused: ${err.message}`);
     }
-    return opts.store.search(q, { limit });
+  };
+  const limitOf = (text: string | undefined): number | undefined => {
+    const limit = text === undefined ? 20 : Number(text);
+    return Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT ? limit : undefined;
   };
   return async (app) => {
     // As the control API: no page on another origin gets to use this node's access to the catalog.
@@ -57,23 +72,16 @@ export function catalogSearch(opts: CatalogSearchOptions): FastifyPluginAsync {
       if (q === '' || q.length > MAX_QUERY_LENGTH) {
         return fail(reply, 400, 'bad-request', `q: give 1 to ${MAX_QUERY_LENGTH} characters of title words`);
       }
-      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+      const limit = limitOf(req.query.limit);
+      if (limit === undefined)
         return fail(reply, 400, 'bad-request', `limit: an integer from 1 to ${MAX_LIMIT}`);
-      }
-      try {
-        return await search(q, limit);
-      } catch (err) {
-        if (!(err instanceof CatalogClientError)) throw err;
-        const where = opts.catalogUrl || "this node's catalog";
-        if (err.code === 'no_catalog') return fail(reply, 503, 'no-catalog', err.message);
-        return fail(
-          reply,
-          502,
-          'catalog-unreachable',
-          `the catalog at ${where} did not answer: ${err.message}`,
-        );
-      }
+      return answer(reply, () => catalog().search(q, { limit }));
+    });
+    app.get<{ Querystring: { limit?: string } }>('/api/catalog/recent', async (req, reply) => {
+      const limit = limitOf(req.query.limit);
+      if (limit === undefined)
+        return fail(reply, 400, 'bad-request', `limit: an integer from 1 to ${MAX_LIMIT}`);
+      return answer(reply, async () => ({ entries: await catalog().recent(limit) }));
     });
   };
 }
