@@ -80,20 +80,33 @@ interface Pause {
    * tells (Dream's): where the bytes beyond the playhead are, for a run that goes over the bound.
    */
   verifiedPieces?: string;
+  /**
+   * The engine's stream readers at the end of the pause (Dream's control API), position and window
+   * end, and the payload it received and wasted.
+   */
+  readers?: string;
 }
 
-/** "0-49,195-197" from the control API's bitfield, or undefined for a client without one. */
-async function verifiedPieceRanges(
+/**
+ * What the client's control API says at the end of the pause (Dream's; undefined for others): its
+ * verified pieces as ranges ("0-49,195-197") and its stream readers' windows, in MiB of the file.
+ */
+async function engineView(
   url: string,
   infoHash: string,
   pieceCount: number,
-): Promise<string | undefined> {
+): Promise<{ verifiedPieces: string; readers: string } | undefined> {
   try {
     const res = await fetch(`${new URL(url).origin}/api/torrents/${infoHash}`);
     if (!res.ok) return undefined;
-    const { bitfield } = (await res.json()) as { bitfield?: string };
-    if (!bitfield) return undefined;
-    const bits = Buffer.from(bitfield, 'base64');
+    const detail = (await res.json()) as {
+      downloaded?: number;
+      wasted?: number;
+      bitfield?: string;
+      readers?: { id: string; start: number; end: number; playhead: number }[];
+    };
+    if (!detail.bitfield) return undefined;
+    const bits = Buffer.from(detail.bitfield, 'base64');
     const ranges: string[] = [];
     let start = -1;
     for (let i = 0; i <= pieceCount; i++) {
@@ -104,7 +117,12 @@ async function verifiedPieceRanges(
         start = -1;
       }
     }
-    return ranges.join(',');
+    const readers = (detail.readers ?? [])
+      .map((r) => `${r.id} at ${formatMiB(r.playhead)}, window to ${formatMiB(r.end)}`)
+      .join('; ');
+    // Payload the engine received and what of it it threw away, beside the seeder's upload counter.
+    const received = `received ${formatMiB(detail.downloaded ?? 0)}, ${formatMiB(detail.wasted ?? 0)} of it wasted`;
+    return { verifiedPieces: ranges.join(','), readers: `${readers || 'none'}; ${received}` };
   } catch {
     return undefined;
   }
@@ -270,12 +288,12 @@ async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent)
       await sleep(PAUSE_MS);
       const atEnd = (await swarm.uploaded()) - before;
       const inSockets = held.queued();
-      const verifiedPieces = await verifiedPieceRanges(url, t.infoHash, Math.ceil(t.size / t.pieceLength));
+      const view = await engineView(url, t.infoHash, Math.ceil(t.size / t.pieceLength));
       return {
         atPause,
         duringPause: atEnd - atPause,
         inSockets,
-        ...(verifiedPieces ? { verifiedPieces } : {}),
+        ...(view ?? {}),
       };
     } finally {
       held.close();
@@ -612,6 +630,7 @@ export async function run(): Promise<string> {
         : `${formatMiB(beyondDream)}, ${beyondDream <= windowBytes ? 'met' : 'NOT met'}.`) +
       (dreamPause?.verifiedPieces
         ? ` Dream's verified pieces at the end of the pause: ${dreamPause.verifiedPieces} (of ${t.pieceLength / MiB} MiB; ` +
+          `its readers: ${dreamPause.readers ?? 'not reported'}; ` +
           `the player had been sent up to byte ${formatMiB(PAUSE_AFTER + dreamPause.inSockets)}).`
         : ''),
     '',

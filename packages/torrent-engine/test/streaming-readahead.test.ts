@@ -120,6 +120,8 @@ describe('readahead bound with an uncapped seeder', () => {
       const summary = torrent.summary();
       const reader = [...readers.live.entries()].find(([id]) => id.startsWith('reader:'))?.[1];
       expect(reader, 'the paused reader is still registered').toBeDefined();
+      // The torrent's detail (GET /api/torrents/:infohash) shows that window as it is.
+      expect(torrent.detail().readers.find((r) => r.id === reader!.id)).toEqual(reader);
       const enginePos = reader!.playhead;
       const socket = req!.socket!;
       const kernel = kernelQueuedBytes(socket.localPort!, socket.remotePort!);

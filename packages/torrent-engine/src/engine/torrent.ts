@@ -137,6 +137,12 @@ export interface TorrentSummary {
 export interface TorrentDetail extends TorrentSummary {
   files: { index: number; path: string; length: number; bytes: number; selected: boolean; pad: boolean }[];
   peerList: PeerInfo[];
+  /**
+   * What is fetched ahead of each open reader (a player's request, the head and tail primed at
+   * open): [start, end) in torrent byte offsets, the read position and the media rate it is sized
+   * by. A paused player's window stays where it stopped reading.
+   */
+  readers: ReaderState[];
   /** Base64 of the verified-pieces bitfield (BitTorrent bit order). */
   bitfield: string | undefined;
   contentPath: string | undefined;
@@ -1198,6 +1204,7 @@ export class Torrent extends EventEmitter {
         selected: sel === 'all' || sel.includes(f.index),
         pad: f.pad,
       })),
+      readers: [...this.readers.values()].map((r) => ({ ...r })),
       peerList: [...this.peers.values()].map((p) => ({
         address: addressKey(p.listen),
         client: p.client,
