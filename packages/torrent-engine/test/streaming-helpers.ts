@@ -52,7 +52,14 @@ export interface StreamingNode {
  * those the test gives.
  */
 export async function startNode(
-  opts: { readaheadSeconds?: number; catalog?: boolean; corsOrigins?: string[] } = {},
+  opts: {
+    readaheadSeconds?: number;
+    /** Open this node's own catalog store (served under /catalog). */
+    catalog?: boolean;
+    corsOrigins?: string[];
+    /** network.catalog_url: the network's catalog elsewhere. */
+    catalogUrl?: string;
+  } = {},
 ): Promise<StreamingNode> {
   const dir = await makeTempDir('dream-streaming-node-');
   const readaheadSeconds = opts.readaheadSeconds ?? 30;
@@ -60,6 +67,8 @@ export async function startNode(
     '[general]',
     `output_dir = ${JSON.stringify(join(dir, 'out'))}`,
     `state_dir = ${JSON.stringify(join(dir, 'state'))}`,
+    '[network]',
+    `catalog_url = ${JSON.stringify(opts.catalogUrl ?? '')}`,
     '[dht]',
     'enabled = false',
     '[stream]',

@@ -6,6 +6,8 @@
 // run nothing. The engines, the catalog store and the server are the daemon's own
 // (test/streaming-helpers.ts startNode); nothing is mocked.
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { generateSigningKey, signEntry } from '@dream/catalog';
 import { createLogger } from '@dream/config';
@@ -270,5 +272,59 @@ describe('the web UI with a catalog', () => {
     const recent = await get('/api/catalog/recent');
     expect(recent.statusCode).toBe(200);
     expect(recent.json()).toMatchObject({ entries: expect.any(Array) });
+  });
+});
+
+describe('a bootstrap node that is broken or hostile', () => {
+  let node: StreamingNode | undefined;
+  let catalog: http.Server | undefined;
+
+  afterAll(async () => {
+    await node?.stop();
+    catalog?.close();
+  });
+
+  it('gets only well-formed, correctly signed entries to the page, and unreachable says so', async () => {
+    // A real HTTP server on loopback that answers like a catalog service, with what a broken or
+    // hostile one could send (a real one refuses these on the way in).
+    const key = generateSigningKey();
+    const ih = (c: string) => c.repeat(40);
+    const entry = (infohash: string, title: string, magnetHash = infohash) =>
+      signEntry(key, {
+        infohash,
+        title,
+        magnet: `magnet:?xt=urn:btih:${magnetHash}&dn=x`,
+        files: [{ path: 'film.mp4', size: 1000 }],
+      });
+    const good = entry(ih('a'), 'The good film');
+    const forged = { ...entry(ih('b'), 'Forged film'), title: 'Forged film, retitled after signing' };
+    const otherMagnet = entry(ih('c'), 'Magnet for another torrent', ih('d'));
+    const noFiles = { ...entry(ih('e'), 'No files'), files: undefined };
+    const sent = [good, forged, otherMagnet, noFiles, null, 'text'];
+    catalog = http.createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url?.startsWith('/search')) {
+        res.end(JSON.stringify({ total: 9, results: sent.map((e) => ({ entry: e, score: 1 })) }));
+      } else if (req.url?.startsWith('/recent')) res.end(JSON.stringify({ entries: sent }));
+      else res.writeHead(404).end('{}');
+    });
+    await new Promise<void>((r) => catalog!.listen(0, '127.0.0.1', r));
+    const catalogUrl = `http://127.0.0.1:${(catalog.address() as AddressInfo).port}`;
+    node = await startNode({ catalogUrl });
+    const get = (url: string) => node!.app.inject({ method: 'GET', url, headers: { host: '127.0.0.1' } });
+
+    const search = (await get('/api/catalog/search?q=film')).json();
+    expect(search.results.map((r: { entry: { title: string } }) => r.entry.title)).toEqual(['The good film']);
+    expect(search.total).toBe(4); // the catalog's 9, less the 5 entries dropped here
+    const recent = (await get('/api/catalog/recent')).json();
+    expect(recent.entries.map((e: { title: string }) => e.title)).toEqual(['The good film']);
+
+    await new Promise<void>((r) => catalog!.close(() => r()));
+    catalog = undefined;
+    const down = await get('/api/catalog/search?q=film');
+    expect(down.statusCode).toBe(502);
+    expect(down.json().error.code).toBe('catalog-unreachable');
+    expect(down.json().error.message).toContain(catalogUrl);
+    expect(down.json().error.message).toContain('is network.catalog_url right?');
   });
 });

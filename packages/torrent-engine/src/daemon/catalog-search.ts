@@ -6,7 +6,15 @@
  * Answers are the catalog's SearchResponse; a remote catalog's entries are untrusted text to the
  * page, which shows them as text only.
  */
-import { CatalogClient, CatalogClientError, type CatalogStore } from '@dream/catalog';
+import {
+  CatalogClient,
+  CatalogClientError,
+  type CatalogEntry,
+  type CatalogStore,
+  entryProblem,
+  verifyEntry,
+} from '@dream/catalog';
+import type { Logger } from '@dream/config';
 import { isSameOrigin } from '@dream/http-stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 
@@ -19,6 +27,23 @@ export interface CatalogSearchOptions {
   catalogUrl: string;
   /** This node's store, when it serves its network's catalog. */
   store?: CatalogStore;
+  /** Where entries a remote catalog should not have sent are reported. */
+  log?: Logger;
+}
+
+/**
+ * An entry from another machine, as the catalog service itself would accept it: well formed, its
+ * magnet naming its own infohash, and signed by the key it names. A bootstrap node that is broken
+ * or hostile cannot make the page play a magnet whose entry was never published that way.
+ * (This node's own store checked its entries on the way in.)
+ */
+function acceptable(e: unknown): e is CatalogEntry {
+  if (typeof e !== 'object' || e === null) return false;
+  try {
+    return entryProblem(e as CatalogEntry) === undefined && verifyEntry(e as CatalogEntry);
+  } catch {
+    return false;
+  }
 }
 
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
@@ -29,9 +54,30 @@ export function catalogSearch(opts: CatalogSearchOptions): FastifyPluginAsync {
   const remote = opts.catalogUrl
     ? new CatalogClient({ baseUrl: opts.catalogUrl, timeoutMs: 10_000 })
     : undefined;
-  /** The catalog to ask: the bootstrap node, or this node's own store. */
+  /** The catalog to ask: the bootstrap node (its entries checked), or this node's own store. */
   const catalog = (): Pick<CatalogStore, 'search' | 'recent'> => {
-    if (remote) return remote;
+    if (remote) {
+      const keep = <T>(items: T[], entryOf: (item: T) => unknown): T[] => {
+        const kept = (Array.isArray(items) ? items : []).filter((item) => acceptable(entryOf(item)));
+        const dropped = (Array.isArray(items) ? items.length : 0) - kept.length;
+        if (dropped > 0) {
+          opts.log?.warn(
+            `the catalog at ${opts.catalogUrl} sent ${dropped} malformed or wrongly signed entries; not shown`,
+          );
+        }
+        return kept;
+      };
+      return {
+        search: async (q, page) => {
+          const res = await remote.search(q, page);
+          const sent = Array.isArray(res?.results) ? res.results : [];
+          const results = keep(sent, (r) => (r as { entry?: unknown } | null)?.entry);
+          const total = Number.isSafeInteger(res?.total) ? res.total : sent.length;
+          return { total: Math.max(results.length, total - (sent.length - results.length)), results };
+        },
+        recent: async (limit) => keep(await remote.recent(limit), (e) => e),
+      };
+    }
     if (opts.store) return opts.store;
     throw new CatalogClientError(
       503,
