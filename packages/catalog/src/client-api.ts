@@ -3,7 +3,13 @@
  * types and limits, signing), without the server, the stores or Elasticsearch's client, which
  * together cost dream-cli ~350 ms of start-up on every command.
  */
-export { CatalogClient, CatalogClientError, type CatalogClientOptions, catalogBaseUrl } from './client.js';
+export {
+  CatalogClient,
+  CatalogClientError,
+  type CatalogClientOptions,
+  catalogBaseUrl,
+  isAcceptableEntry,
+} from './client.js';
 export type { CatalogEntry, CatalogFile, SearchPage, SearchResponse, SearchResult } from './entry.js';
 export {
   type DeleteRequest,

@@ -2,6 +2,8 @@
 // loopback socket, with the embedded store), and the errors a user meets.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -97,5 +99,40 @@ describe('dream-cli search', () => {
     expect(r.status).toBe(EXIT.catalogUnreachable);
     expect(r.stderr).toContain('cannot be reached');
     expect(r.stderr).toContain('network.catalog_url');
+  });
+
+  it('shows only entries a catalog service would accept, whatever a catalog sends', async () => {
+    // A loopback server answering like a broken or hostile catalog; a real one refuses these.
+    const key = generateSigningKey();
+    const entry = (c: string, title: string, magnetHash = c.repeat(40)) =>
+      signEntry(key, {
+        infohash: c.repeat(40),
+        title,
+        magnet: `magnet:?xt=urn:btih:${magnetHash}`,
+        files: [{ path: 'film.mp4', size: 1000 }],
+      });
+    const sent = [
+      entry('a', 'Heist film'),
+      { ...entry('b', 'Heist film'), title: 'Heist film (retitled after signing)' },
+      entry('c', 'Heist film, another torrent', 'd'.repeat(40)),
+      null,
+    ];
+    const hostile = http.createServer((_req, res) =>
+      res.end(JSON.stringify({ total: sent.length, results: sent.map((e) => ({ entry: e, score: 1 })) })),
+    );
+    await new Promise<void>((r) => hostile.listen(0, '127.0.0.1', r));
+    try {
+      const cfg = join(dir, 'hostile.toml');
+      writeFileSync(
+        cfg,
+        `[network]\ncatalog_url = "http://127.0.0.1:${(hostile.address() as AddressInfo).port}"\n`,
+      );
+      const r = await run(['--config', cfg, '--json', 'search', 'heist']);
+      expect(r.status, r.stderr).toBe(0);
+      const results = JSON.parse(r.stdout).results as { entry: { infohash: string; title: string } }[];
+      expect(results.map((x) => [x.entry.infohash, x.entry.title])).toEqual([['a'.repeat(40), 'Heist film']]);
+    } finally {
+      hostile.close();
+    }
   });
 });

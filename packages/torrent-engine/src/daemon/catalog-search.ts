@@ -1,19 +1,12 @@
 /**
  * `GET /api/catalog/search?q=&limit=` and `GET /api/catalog/recent?limit=`: the network's catalog,
- * searched and browsed for the web UI from its own origin. dream-cli asks the catalog itself; a page cannot (a bootstrap node elsewhere sends no
- * CORS headers, and should not have to), so dream-torrent asks for it: this node's own store when it
- * is its network's catalog (network.catalog_url empty), else the configured catalog over HTTP.
- * Answers are the catalog's SearchResponse; a remote catalog's entries are untrusted text to the
- * page, which shows them as text only.
+ * searched and browsed for the web UI from its own origin. dream-cli asks the catalog itself; a
+ * page cannot (a bootstrap node elsewhere sends no CORS headers, and should not have to), so
+ * dream-torrent asks for it: this node's own store when it is its network's catalog
+ * (network.catalog_url empty), else the configured catalog over HTTP. Answers are the catalog's
+ * SearchResponse; entries' text is still untrusted to the page, which shows it as text only.
  */
-import {
-  CatalogClient,
-  CatalogClientError,
-  type CatalogEntry,
-  type CatalogStore,
-  entryProblem,
-  verifyEntry,
-} from '@dream/catalog';
+import { CatalogClient, CatalogClientError, type CatalogStore } from '@dream/catalog';
 import type { Logger } from '@dream/config';
 import { isSameOrigin } from '@dream/http-stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -31,53 +24,26 @@ export interface CatalogSearchOptions {
   log?: Logger;
 }
 
-/**
- * An entry from another machine, as the catalog service itself would accept it: well formed, its
- * magnet naming its own infohash, and signed by the key it names. A bootstrap node that is broken
- * or hostile cannot make the page play a magnet whose entry was never published that way.
- * (This node's own store checked its entries on the way in.)
- */
-function acceptable(e: unknown): e is CatalogEntry {
-  if (typeof e !== 'object' || e === null) return false;
-  try {
-    return entryProblem(e as CatalogEntry) === undefined && verifyEntry(e as CatalogEntry);
-  } catch {
-    return false;
-  }
-}
-
 function fail(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
   return reply.code(status).send({ error: { code, message } });
 }
 
 export function catalogSearch(opts: CatalogSearchOptions): FastifyPluginAsync {
+  // The client drops entries a catalog service would not have accepted (isAcceptableEntry): a
+  // broken or hostile bootstrap node cannot make Play fetch a magnet never published that way.
   const remote = opts.catalogUrl
-    ? new CatalogClient({ baseUrl: opts.catalogUrl, timeoutMs: 10_000 })
-    : undefined;
-  /** The catalog to ask: the bootstrap node (its entries checked), or this node's own store. */
-  const catalog = (): Pick<CatalogStore, 'search' | 'recent'> => {
-    if (remote) {
-      const keep = <T>(items: T[], entryOf: (item: T) => unknown): T[] => {
-        const kept = (Array.isArray(items) ? items : []).filter((item) => acceptable(entryOf(item)));
-        const dropped = (Array.isArray(items) ? items.length : 0) - kept.length;
-        if (dropped > 0) {
+    ? new CatalogClient({
+        baseUrl: opts.catalogUrl,
+        timeoutMs: 10_000,
+        onRejected: (count, url) =>
           opts.log?.warn(
-            `the catalog at ${opts.catalogUrl} sent ${dropped} malformed or wrongly signed entries; not shown`,
-          );
-        }
-        return kept;
-      };
-      return {
-        search: async (q, page) => {
-          const res = await remote.search(q, page);
-          const sent = Array.isArray(res?.results) ? res.results : [];
-          const results = keep(sent, (r) => (r as { entry?: unknown } | null)?.entry);
-          const total = Number.isSafeInteger(res?.total) ? res.total : sent.length;
-          return { total: Math.max(results.length, total - (sent.length - results.length)), results };
-        },
-        recent: async (limit) => keep(await remote.recent(limit), (e) => e),
-      };
-    }
+            `the catalog at ${url} sent ${count} malformed or wrongly signed entries; not shown`,
+          ),
+      })
+    : undefined;
+  /** The catalog to ask: the bootstrap node, or this node's own store (checked on the way in). */
+  const catalog = (): Pick<CatalogStore, 'search' | 'recent'> => {
+    if (remote) return remote;
     if (opts.store) return opts.store;
     throw new CatalogClientError(
       503,
