@@ -107,7 +107,9 @@ if (stopAfter) {
   step('stopping the daemons');
   cli(['daemon', 'stop']);
 } else {
+  const { webUi } = JSON.parse(cli(['--json', 'status'], { capture: true }));
   console.log(
-    `\nThe daemons keep running. Try:\n  node ${cliBin} --config ${config} status\n  node ${cliBin} --config ${config} daemon stop`,
+    `\nThe daemons keep running. In a browser on this machine: ${webUi} (search, play, the torrents).` +
+      `\nTry:\n  node ${cliBin} --config ${config} status\n  node ${cliBin} --config ${config} daemon stop`,
   );
 }
