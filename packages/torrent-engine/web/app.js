@@ -305,7 +305,8 @@ async function watch(entry) {
 }
 
 function resultItem({ entry }) {
-  const facts = [bytes(entry.size), duration(entry.durationSeconds), `${entry.files.length} files`];
+  const n = entry.files.length;
+  const facts = [bytes(entry.size), duration(entry.durationSeconds), `${n} file${n === 1 ? '' : 's'}`];
   const button = el('button', { type: 'button', class: 'watch', text: 'Play' });
   button.addEventListener('click', () => act(button, () => watch(entry)));
   return el(
