@@ -265,7 +265,16 @@ describe('planRequests properties', () => {
           ...s.inFlight.filter((r) => !gone.has(key(r.peerId, r.piece, r.begin))),
           ...plan.requests.map((r) => ({ ...r, requestedAt: s.now })),
         ];
-        const next = { ...s, inFlight, now: s.now + 10 };
+        // The engine's own count moves with the plan too: a cancelled request leaves it, a sent one
+        // joins it (a model that drops either lets a peer look freer than it is).
+        const delta = new Map<string, number>();
+        for (const c of plan.cancels) delta.set(c.peerId, (delta.get(c.peerId) ?? 0) - 1);
+        for (const r of plan.requests) delta.set(r.peerId, (delta.get(r.peerId) ?? 0) + 1);
+        const peers = s.peers.map((p) => ({
+          ...p,
+          outstanding: Math.max(0, p.outstanding + (delta.get(p.id) ?? 0)),
+        }));
+        const next = { ...s, peers, inFlight, now: s.now + 10 };
         const plan2 = planRequests(next);
         checkPlan(next, plan2);
         for (const c of plan2.cancels) expect(c.reason).not.toBe('preempt'); // nothing urgent left unplaced twice
