@@ -25,6 +25,19 @@ describe('player arguments', () => {
     expect(playerArgs('someplayer', { url })).toEqual([url]);
   });
 
+  it("bound mpv's own cache, leaving the user's extra arguments the last word", () => {
+    const url = 'http://127.0.0.1:6882/stream/aa/0';
+    expect(playerArgs('mpv', { url, cacheSeconds: 10 })).toEqual(['--cache-secs=10', '--', url]);
+    expect(playerArgs('mpv', { url, cacheSeconds: 10, extraArgs: ['--cache-secs=60'] })).toEqual([
+      '--cache-secs=10',
+      '--cache-secs=60',
+      '--',
+      url,
+    ]);
+    expect(playerArgs('mpv', { url, cacheSeconds: 0 })).toEqual(['--', url]); // 0: mpv decides
+    expect(playerArgs('vlc', { url, cacheSeconds: 10 })).toEqual(['--play-and-exit', '--', url]);
+  });
+
   it('a title with quotes reaches the player intact', () => {
     // A fake player that writes its argv as JSON: proves no shell re-splits or expands anything.
     const fake = join(dir, 'mpv');

@@ -54,6 +54,11 @@ export const SCHEMA = {
       default: () => 'mpv',
       doc: 'The video player dream-cli stream launches (mpv, vlc, or a path to one).',
     },
+    player_cache_seconds: {
+      type: { kind: 'int', min: 0, max: 3600 },
+      default: () => 10,
+      doc: 'Seconds of video mpv may buffer ahead of what it shows (its --cache-secs); stream.readahead_seconds more wait on disk. 0: mpv decides, and buffers up to 150 MiB even while paused.',
+    },
     log_level: {
       type: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
       default: () => 'info',

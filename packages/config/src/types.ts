@@ -4,6 +4,8 @@ export interface DreamConfig {
     output_dir: string;
     state_dir: string;
     player: string;
+    /** mpv's --cache-secs for the player dream-cli stream launches; 0 = mpv's own default. */
+    player_cache_seconds: number;
     log_level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   };
   network: {

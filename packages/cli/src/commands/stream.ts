@@ -272,6 +272,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
           url,
           ...(target.title ? { title: target.title } : {}),
           subtitles,
+          cacheSeconds: config.general.player_cache_seconds,
         });
         child = launched;
         code = await new Promise<number | null>((resolve, reject) => {
