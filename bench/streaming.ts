@@ -45,6 +45,20 @@ const CAP = 4 * MiB;
 const SEEKS = [0.3, 0.7, 0.95];
 /** Playback between seeks: long enough for a client to settle into playing, short enough for the budget. */
 const PLAY_MS = 2_000;
+
+/**
+ * PLAY_MS plus a part of the seeder's rate-limiter tick, different for each pause of a round and
+ * the same for every client in that round. A flat 2,000 ms is four 500 ms ticks: a seek that landed
+ * on one of the seeder's bursts started the next seek at the same point of the tick, right after a
+ * burst, so every later seek of the round waited a whole tick (traced on 2026-12-03: Dream's 70 %
+ * seeks 497-500 ms in every round, the 95 % ones 961-992). A viewer's seek falls anywhere in the
+ * tick. Golden-ratio steps spread the offsets evenly over the tick without a random generator, so
+ * a run is reproducible.
+ */
+function playMs(round: number, step: number): number {
+  const x = ((round * (SEEKS.length + 1) + step + 1) * 0.6180339887498949) % 1;
+  return PLAY_MS + Math.round(x * SEEDER_TICK_MS);
+}
 /**
  * A seek that has not landed after this long counts as failed (and is listed in the notes): 15 s is
  * 60 times the 4 MiB/s piece time, and a viewer gave up long before.
@@ -85,6 +99,21 @@ interface Pause {
    * end, and the payload it received and wasted.
    */
   readers?: string;
+}
+
+/**
+ * A real mpv, launched by the client's own player option and paused at its first frame: what the
+ * user's bandwidth does while the viewer has paused. The simulated player's pause above measures
+ * the engine alone; here the player's own cache counts too (mpv's default fills up to 150 MiB, paused
+ * or not), with whatever mpv arguments each CLI passes.
+ */
+interface PausedPlayer {
+  /** Spawn of the CLI to mpv's first frame. */
+  frameMs: number;
+  /** Downloaded (seeder's upload counter) when the frame showed. */
+  atFrame: number;
+  /** Downloaded in the PAUSE_MS after it. */
+  duringPause: number;
 }
 
 /**
@@ -139,6 +168,8 @@ interface ClientResult {
   badRange?: BadRangeAnswer;
   pause?: Pause;
   pauseFailure?: string;
+  pausedPlayer?: PausedPlayer;
+  pausedPlayerFailure?: string;
 }
 
 type Results = Map<string, ClientResult>;
@@ -200,7 +231,13 @@ async function withClient<T>(
   }
 }
 
-async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent, withBadRange: boolean) {
+async function measureRound(
+  contender: Contender,
+  swarm: Swarm,
+  t: BenchTorrent,
+  withBadRange: boolean,
+  roundIndex: number,
+) {
   const bytesPerSecond = DEFAULT_VIDEO.bitsPerSecond / 8;
   let badRange: BadRangeAnswer | undefined;
   const round = await withClient(contender, swarm, t, async (url, askedAt, before, monitor) => {
@@ -214,8 +251,8 @@ async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent,
     const seekMs: (number | undefined)[] = [];
     try {
       await player.seek(0);
-      await sleep(PLAY_MS);
-      for (const fraction of SEEKS) {
+      await sleep(playMs(roundIndex, 0));
+      for (const [i, fraction] of SEEKS.entries()) {
         try {
           const offset = Math.floor(fraction * t.size);
           const seek = await player.seek(offset, SEEK_TIMEOUT_MS);
@@ -227,7 +264,7 @@ async function measureRound(contender: Contender, swarm: Swarm, t: BenchTorrent,
           notes.push(`seek to ${fraction * 100}%: ${firstLine(err)}`);
           seekMs.push(undefined);
         }
-        await sleep(PLAY_MS);
+        await sleep(playMs(roundIndex, i + 1));
       }
     } finally {
       player.close();
@@ -301,6 +338,34 @@ async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent)
   });
 }
 
+async function measurePausedPlayer(
+  contender: Contender,
+  swarm: Swarm,
+  t: BenchTorrent,
+  pausedMpv: HeadlessMpv,
+): Promise<PausedPlayer> {
+  const markDir = await mkdtemp(join(tmpdir(), 'dream-bench-mpv-paused-'));
+  const mark = join(markDir, 'marks');
+  try {
+    return await withClient(
+      contender,
+      swarm,
+      t,
+      async (_url, askedAt, before) => {
+        const frameAt = await pausedMpv.frameOf(mark, MPV_TIMEOUT_MS);
+        if (frameAt === undefined) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
+        const atFrame = (await swarm.uploaded()) - before;
+        await sleep(PAUSE_MS);
+        const atEnd = (await swarm.uploaded()) - before;
+        return { frameMs: frameAt - askedAt, atFrame, duringPause: atEnd - atFrame };
+      },
+      pausedMpv.env(mark),
+    );
+  } finally {
+    await rm(markDir, { recursive: true, force: true });
+  }
+}
+
 /** Milliseconds `node <bin> --version` takes: the start-up a CLI pays before it can do anything. */
 async function cliStartMs(bin: string): Promise<number> {
   const samples: number[] = [];
@@ -321,6 +386,7 @@ async function runScenario(
   results: Results,
   withPause: boolean,
   mpv: HeadlessMpv | undefined,
+  pausedMpv?: HeadlessMpv,
 ): Promise<void> {
   const swarm = await startSwarm(t, cap);
   try {
@@ -332,7 +398,7 @@ async function runScenario(
         if (result.failure) continue;
         process.stderr.write(`    streaming ${label}: ${c.name} round ${r + 1}/${ROUNDS}\n`);
         try {
-          const { round, badRange } = await measureRound(c, swarm, t, result.badRange === undefined);
+          const { round, badRange } = await measureRound(c, swarm, t, result.badRange === undefined, r);
           result.rounds.push(round);
           result.badRange ??= badRange;
         } catch (err) {
@@ -361,6 +427,13 @@ async function runScenario(
         result.pause = await measurePause(c, swarm, t);
       } catch (err) {
         result.pauseFailure = firstLine(err);
+      }
+      if (!pausedMpv) continue;
+      process.stderr.write(`    streaming ${label}: ${c.name} mpv paused ${PAUSE_MS / 1000} s\n`);
+      try {
+        result.pausedPlayer = await measurePausedPlayer(c, swarm, t, pausedMpv);
+      } catch (err) {
+        result.pausedPlayerFailure = firstLine(err);
       }
     }
   } finally {
@@ -517,7 +590,8 @@ export async function run(): Promise<string> {
   const capped = fresh();
   const uncapped = fresh();
   const mpv = await headlessMpv(join(CACHE, 'mpv'));
-  await runScenario('4 MiB/s', CAP, contenders, t, capped, true, mpv);
+  const pausedMpv = await headlessMpv(join(CACHE, 'mpv-paused'), { paused: true });
+  await runScenario('4 MiB/s', CAP, contenders, t, capped, true, mpv, pausedMpv);
   await runScenario('uncapped', 0, contenders, t, uncapped, false, mpv);
   if (!installFailure) {
     if (contenders.includes(webtorrent)) startup.set('webtorrent-cli', await cliStartMs(WEBTORRENT_BIN));
@@ -557,6 +631,32 @@ export async function run(): Promise<string> {
             if (r.failure) return 'not measured';
             if (r.pauseFailure) return `failed: ${r.pauseFailure}`;
             return r.pause ? f(r.pause) : '–';
+          })
+          .join(' | ')} |`,
+    ),
+  ];
+
+  const pausedPlayerLines = [
+    `| | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---|').join('')}`,
+    ...(
+      [
+        ["spawn to mpv's first frame (paused there)", (p: PausedPlayer) => formatMs(summarize([p.frameMs]))],
+        ['downloaded when the frame showed', (p: PausedPlayer) => formatMiB(p.atFrame)],
+        [
+          `downloaded in the next ${PAUSE_MS / 1000} s, paused`,
+          (p: PausedPlayer) =>
+            `${formatMiB(p.duringPause)} (${Math.round((p.atFrame + p.duringPause) / bytesPerSecond)} s of media in all)`,
+        ],
+      ] as [string, (p: PausedPlayer) => string][]
+    ).map(
+      ([label, f]) =>
+        `| ${label} | ${names
+          .map((n) => {
+            const r = capped.get(n)!;
+            if (r.failure) return 'not measured';
+            if (r.pausedPlayerFailure) return `failed: ${r.pausedPlayerFailure}`;
+            return r.pausedPlayer ? f(r.pausedPlayer) : '–';
           })
           .join(' | ')} |`,
     ),
@@ -633,6 +733,15 @@ export async function run(): Promise<string> {
           `its readers: ${dreamPause.readers ?? 'not reported'}; ` +
           `the player had been sent up to byte ${formatMiB(PAUSE_AFTER + dreamPause.inSockets)}).`
         : ''),
+    '',
+    `### A real mpv paused at its first frame for ${PAUSE_MS / 1000} s, seeder at 4 MiB/s`,
+    '',
+    'Each CLI launches mpv with its own player option (`peerflix --mpv`, `webtorrent --mpv`, `dream-cli stream',
+    '--player mpv`), with the same mpv.conf for all: no video or audio output, `pause=yes`. What the seeder',
+    "sent counts the engine's readahead and the player's own cache: mpv's default fills up to 150 MiB,",
+    'paused or not; `dream-cli stream` passes `--cache-secs` (general.player_cache_seconds, 10 s).',
+    '',
+    ...pausedPlayerLines,
     '',
     '### Unsatisfiable range (`Range: bytes=999999999999-`)',
     '',

@@ -40,6 +40,8 @@ export function spawnClient(
     }
   };
   process.once('exit', onExit);
+  // A client that exits by itself (dream-cli once its player quit) needs no kill at our exit.
+  void exited.then(() => process.off('exit', onExit));
   return {
     pid,
     exited,

@@ -29,6 +29,10 @@ export function benchConfig(workDir: string, streamPort: number): string {
     `output_dir = ${JSON.stringify(join(workDir, 'videos'))}`,
     `state_dir = ${JSON.stringify(join(workDir, 'state'))}`,
     'log_level = "warn"',
+    // An A/B knob for the mpv rows: the mpv cache dream-cli asks for (unset: the default, 10 s).
+    ...(process.env.DREAM_BENCH_PLAYER_CACHE_S !== undefined
+      ? [`player_cache_seconds = ${Number(process.env.DREAM_BENCH_PLAYER_CACHE_S)}`]
+      : []),
     '[network]',
     'bootstrap_nodes = []',
     'private = true',

@@ -20,6 +20,15 @@ import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { findExecutable } from '../../packages/cli/src/player.js';
 
+export interface HeadlessMpvOptions {
+  /**
+   * Start paused (`pause=yes`) and keep running: a viewer who paused at the first frame. mpv still
+   * shows that frame (the mark is written) and its demuxer goes on filling its cache, as much as
+   * the client's own mpv arguments allow: what the readahead-with-a-real-player figure measures.
+   */
+  paused?: boolean;
+}
+
 export interface HeadlessMpv {
   /** Environment for a client under test: the wrapper first on PATH, MPV_HOME, the mark file. */
   env(markFile: string): NodeJS.ProcessEnv;
@@ -29,6 +38,8 @@ export interface HeadlessMpv {
    * showed its first frame); polls until `timeoutMs` for the exit, then undefined.
    */
   exitOf(markFile: string, timeoutMs: number): Promise<MpvRun | undefined>;
+  /** When that mpv showed its first frame (performance.now()); polls until `timeoutMs`, then undefined. */
+  frameOf(markFile: string, timeoutMs: number): Promise<number | undefined>;
 }
 
 export interface MpvRun {
@@ -62,7 +73,10 @@ function fromEpochNs(ns: string): number {
 }
 
 /** Writes the wrapper and the config under `dir`; undefined when no mpv is installed. */
-export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined> {
+export async function headlessMpv(
+  dir: string,
+  opts: HeadlessMpvOptions = {},
+): Promise<HeadlessMpv | undefined> {
   const real = findExecutable('mpv');
   if (!real) return undefined;
   const bin = join(dir, 'bin');
@@ -70,7 +84,10 @@ export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined>
   await mkdir(bin, { recursive: true });
   await mkdir(join(home, 'scripts'), { recursive: true });
   await writeFile(join(home, 'scripts', 'dream-bench-frame.lua'), FRAME_MARK_SCRIPT);
-  await writeFile(join(home, 'mpv.conf'), 'vo=null\nao=null\naudio=no\nuntimed=yes\nframes=1\nquiet=yes\n');
+  const conf = opts.paused
+    ? 'vo=null\nao=null\naudio=no\npause=yes\nquiet=yes\n'
+    : 'vo=null\nao=null\naudio=no\nuntimed=yes\nframes=1\nquiet=yes\n';
+  await writeFile(join(home, 'mpv.conf'), conf);
   const wrapper = join(bin, 'mpv');
   await writeFile(
     wrapper,
@@ -104,6 +121,17 @@ export async function headlessMpv(dir: string): Promise<HeadlessMpv | undefined>
             status: Number(exit[2]),
           };
         }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return undefined;
+    },
+    async frameOf(markFile, timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      while (performance.now() < deadline) {
+        const text = await readFile(markFile, 'utf8').catch(() => '');
+        const frame = /^frame (\d+)$/m.exec(text);
+        if (frame) return fromEpochNs(frame[1]!);
+        if (/^exit /m.test(text)) return undefined;
         await new Promise((r) => setTimeout(r, 10));
       }
       return undefined;
