@@ -6,6 +6,7 @@ import { ConfigError } from '@dream/config';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDaemonCommands } from './commands/daemon.js';
+import { registerLimitsCommand } from './commands/limits.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerStatusCommands } from './commands/status.js';
 import { registerStreamCommand } from './commands/stream.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerUploadCommand(program, globals);
   registerStreamCommand(program, globals);
   registerStatusCommands(program, globals);
+  registerLimitsCommand(program, globals);
   return program;
 }
 

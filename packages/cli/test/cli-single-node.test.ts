@@ -354,3 +354,41 @@ describe('rm', () => {
     expect(bad.status).toBe(2);
   });
 });
+
+describe('limits', () => {
+  it('shows and changes the live limits, engine-wide and per torrent, and refuses a bad rate', async () => {
+    expect(await json(['limits'])).toEqual({ scope: 'engine', download: 0, upload: 0 });
+    const set = await run(['limits', '--down', '4MiB', '--up', '500k']);
+    expect(set.status, set.stderr).toBe(0);
+    expect(set.stdout.toString()).toContain('all torrents: download 4.0 MiB/s, upload 500.0 KiB/s');
+    expect(set.stdout.toString()).toContain('torrent.download_rate_limit'); // where a lasting limit goes
+    // Absent keys stay; "none" lifts a limit.
+    expect(await json(['limits', '--up', 'none'])).toEqual({
+      scope: 'engine',
+      download: 4 * 1024 * 1024,
+      upload: 0,
+    });
+
+    const clip = join(dir, 'limited.mp4');
+    await sampleClip(clip, 2, { size: '160x90' });
+    const { infohash } = await json(['upload', clip, 'Limited Film']);
+    expect(await json(['limits', '--torrent', infohash, '--up', '1MB'])).toEqual({
+      scope: infohash,
+      download: 0,
+      upload: 1_000_000,
+    });
+    // The engine applies what the CLI says it set.
+    const api = await fetch(`http://127.0.0.1:${node.ports.stream}/api/torrents/${infohash}/limits`);
+    expect(await api.json()).toEqual({ download: 0, upload: 1_000_000 });
+
+    const bits = await run(['limits', '--down', '8Mb']);
+    expect(bits.status).toBe(2);
+    expect(bits.stderr).toContain('--down: "8Mb": a lower-case b means bits');
+    const unknown = await run(['limits', '--torrent', 'ab'.repeat(20), '--up', '1M']);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toMatch(/dream-torrent refused PUT .*limits/);
+    // Nothing changed by the refused commands.
+    expect(await json(['limits'])).toEqual({ scope: 'engine', download: 4 * 1024 * 1024, upload: 0 });
+    await json(['limits', '--down', '0']);
+  });
+});
