@@ -544,6 +544,26 @@ function scenarioRows(): Row[] {
   ];
 }
 
+/**
+ * A markdown table with a column per client and a row per figure: `of(name)` is the client's
+ * measurement, or a string to print in every row instead (not measured, failed).
+ */
+function clientTable<T>(
+  names: string[],
+  of: (name: string) => T | string | undefined,
+  rows: [string, (value: T) => string][],
+): string[] {
+  const cell = (n: string, f: (value: T) => string) => {
+    const v = of(n);
+    return typeof v === 'string' ? v : v === undefined ? '–' : f(v);
+  };
+  return [
+    `| | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '---|').join('')}`,
+    ...rows.map(([label, f]) => `| ${label} | ${names.map((n) => cell(n, f)).join(' | ')} |`),
+  ];
+}
+
 function notesOf(results: Results): string[] {
   const out: string[] = [];
   for (const [name, r] of results) {
@@ -607,60 +627,46 @@ export async function run(): Promise<string> {
   // TCP queues between them (measured, reported on its own line).
   const windowBytes = READAHEAD_SECONDS * bytesPerSecond * VBR_HEADROOM + t.pieceLength + 0.02 * t.size;
 
-  const pauseLines = [
-    `| | ${names.join(' | ')} |`,
-    `|---|${names.map(() => '---|').join('')}`,
-    ...(
+  const pauseLines = clientTable<Pause>(
+    names,
+    (n) => {
+      const r = capped.get(n)!;
+      return r.failure ? 'not measured' : r.pauseFailure ? `failed: ${r.pauseFailure}` : r.pause;
+    },
+    [
+      ['downloaded when the player paused (after 8 MiB read)', (p) => formatMiB(p.atPause)],
+      [`downloaded during the ${PAUSE_MS / 1000} s pause`, (p) => formatMiB(p.duringPause)],
       [
-        ['downloaded when the player paused (after 8 MiB read)', (p: Pause) => formatMiB(p.atPause)],
-        [`downloaded during the ${PAUSE_MS / 1000} s pause`, (p: Pause) => formatMiB(p.duringPause)],
-        [
-          'beyond the playhead at the end of the pause',
-          (p: Pause) => {
-            const beyond = p.atPause + p.duringPause - PAUSE_AFTER;
-            return `${formatMiB(beyond)} (${Math.round(beyond / bytesPerSecond)} s of media)`;
-          },
-        ],
-        ['of which in the TCP queues between server and player', (p: Pause) => formatMiB(p.inSockets)],
-      ] as [string, (p: Pause) => string][]
-    ).map(
-      ([label, f]) =>
-        `| ${label} | ${names
-          .map((n) => {
-            const r = capped.get(n)!;
-            if (r.failure) return 'not measured';
-            if (r.pauseFailure) return `failed: ${r.pauseFailure}`;
-            return r.pause ? f(r.pause) : '–';
-          })
-          .join(' | ')} |`,
-    ),
-  ];
+        'beyond the playhead at the end of the pause',
+        (p) => {
+          const beyond = p.atPause + p.duringPause - PAUSE_AFTER;
+          return `${formatMiB(beyond)} (${Math.round(beyond / bytesPerSecond)} s of media)`;
+        },
+      ],
+      ['of which in the TCP queues between server and player', (p) => formatMiB(p.inSockets)],
+    ],
+  );
 
-  const pausedPlayerLines = [
-    `| | ${names.join(' | ')} |`,
-    `|---|${names.map(() => '---|').join('')}`,
-    ...(
+  const pausedPlayerLines = clientTable<PausedPlayer>(
+    names,
+    (n) => {
+      const r = capped.get(n)!;
+      return r.failure
+        ? 'not measured'
+        : r.pausedPlayerFailure
+          ? `failed: ${r.pausedPlayerFailure}`
+          : r.pausedPlayer;
+    },
+    [
+      ["spawn to mpv's first frame (paused there)", (p) => formatMs(summarize([p.frameMs]))],
+      ['downloaded when the frame showed', (p) => formatMiB(p.atFrame)],
       [
-        ["spawn to mpv's first frame (paused there)", (p: PausedPlayer) => formatMs(summarize([p.frameMs]))],
-        ['downloaded when the frame showed', (p: PausedPlayer) => formatMiB(p.atFrame)],
-        [
-          `downloaded in the next ${PAUSE_MS / 1000} s, paused`,
-          (p: PausedPlayer) =>
-            `${formatMiB(p.duringPause)} (${Math.round((p.atFrame + p.duringPause) / bytesPerSecond)} s of media in all)`,
-        ],
-      ] as [string, (p: PausedPlayer) => string][]
-    ).map(
-      ([label, f]) =>
-        `| ${label} | ${names
-          .map((n) => {
-            const r = capped.get(n)!;
-            if (r.failure) return 'not measured';
-            if (r.pausedPlayerFailure) return `failed: ${r.pausedPlayerFailure}`;
-            return r.pausedPlayer ? f(r.pausedPlayer) : '–';
-          })
-          .join(' | ')} |`,
-    ),
-  ];
+        `downloaded in the next ${PAUSE_MS / 1000} s, paused`,
+        (p) =>
+          `${formatMiB(p.duringPause)} (${Math.round((p.atFrame + p.duringPause) / bytesPerSecond)} s of media in all)`,
+      ],
+    ],
+  );
 
   const badRangeLine = (n: string) => {
     const r = capped.get(n)!;

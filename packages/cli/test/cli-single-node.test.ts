@@ -15,17 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CatalogClient, loadOrCreateSigningKey, signEntry } from '@dream/catalog/client';
 import { createTorrent } from '@dream/torrent-engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
 import { EXIT, moovPosition, sampleClip } from '../src/index.js';
-import { DreamNode } from './fixtures/dream-node.js';
+import { nodeForThisFile } from './fixtures/dream-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dream-cli-node-'));
-let node: DreamNode;
+const dreamNode = nodeForThisFile(dir);
 
 function run(args: string[], timeoutMs = 120_000) {
   return new Promise<{ status: number | null; stdout: Buffer; stderr: string }>((resolve) => {
-    const child = node.spawnCli(args);
+    const child = dreamNode().spawnCli(args);
     const out: Buffer[] = [];
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => out.push(d));
@@ -76,17 +76,6 @@ function recordingPlayer(name: string) {
     },
   };
 }
-
-beforeAll(async () => {
-  node = await DreamNode.create({ dir: join(dir, 'node'), bootstrap: [] });
-  const r = node.start();
-  expect(r.status, r.stderr).toBe(0);
-}, 60_000);
-
-afterAll(() => {
-  node?.stop();
-  node?.kill();
-});
 
 describe('upload', () => {
   it('warns about a trailing moov, and --faststart seeds a remuxed copy, leaving the original alone', async () => {
@@ -140,7 +129,7 @@ describe('upload', () => {
       const before = readByDaemon();
       const r = await json(['upload', file, `Hashed Once ${name}`]);
       const read = readByDaemon() - before;
-      const detail = await (await fetch(`${node.streamBase}/api/torrents/${r.infohash}`)).json();
+      const detail = await (await fetch(`${dreamNode().streamBase}/api/torrents/${r.infohash}`)).json();
       expect(detail).toMatchObject({ progress: 1, state: 'seeding' });
       // Before, the daemon hashed the whole file again (read >= size): uploads took twice as long.
       expect(read, name).toBeLessThan(size / 8);
@@ -209,7 +198,7 @@ describe('stream', () => {
 describe('Ctrl-C while playing', () => {
   it('stops the player and exits 130', async () => {
     const player = recordingPlayer('slowplayer');
-    const child = node.spawnCli(['stream', 'pipe test', '--first', '--player', player.path]);
+    const child = dreamNode().spawnCli(['stream', 'pipe test', '--first', '--player', player.path]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const { pid } = await player.started();
@@ -238,7 +227,7 @@ describe('the player starts while the first piece is on its way', () => {
     // URL it was given) must start anyway: its own start-up overlaps the download.
     const { torrentPath, meta } = await unseededTorrent('lonely');
     const player = recordingPlayer('earlyplayer');
-    const child = node.spawnCli(['stream', torrentPath, '--player', player.path]);
+    const child = dreamNode().spawnCli(['stream', torrentPath, '--player', player.path]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
@@ -263,16 +252,24 @@ describe('a title from the catalog whose metadata no peer has sent yet', () => {
     // does with a title someone else published, whose metadata must come from peers (none here).
     const { torrentPath, meta } = await unseededTorrent('unmet');
     await json(['upload', torrentPath, 'Nobody Has Sent This']);
-    const removed = await fetch(`${node.streamBase}/api/torrents/${meta.infohash}`, { method: 'DELETE' });
+    const removed = await fetch(`${dreamNode().streamBase}/api/torrents/${meta.infohash}`, {
+      method: 'DELETE',
+    });
     expect(removed.status, await removed.text()).toBe(204);
     const player = recordingPlayer('catalogplayer');
-    const child = node.spawnCli(['stream', 'nobody has sent this', '--first', '--player', player.path]);
+    const child = dreamNode().spawnCli([
+      'stream',
+      'nobody has sent this',
+      '--first',
+      '--player',
+      player.path,
+    ]);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d));
     const exited = new Promise<number | null>((r) => child.on('exit', r));
     const started = await player.started();
     // The file by its path in the entry: the stream server holds the player until the metadata is in.
-    expect(started.args.at(-1)).toBe(`${node.streamBase}/stream/${meta.infohash}/unmet.mp4`);
+    expect(started.args.at(-1)).toBe(`${dreamNode().streamBase}/stream/${meta.infohash}/unmet.mp4`);
     const listed = (await json(['ls'])) as { infohash: string; state: string }[];
     expect(listed.find((t) => t.infohash === meta.infohash)?.state).toBe('metadata');
     // Removed while the player waits for the metadata: answered now, not after the 60 s wait.
@@ -294,7 +291,7 @@ describe('a catalog entry whose file list the torrent contradicts', () => {
     const { infohash, magnet } = await json(['upload', clip, 'Stale Listing']);
     // Re-signed by its own publisher with a file the torrent does not have (a hand-edited entry).
     const key = await loadOrCreateSigningKey(join(dir, 'node', 'state'));
-    const catalog = new CatalogClient({ baseUrl: `${node.streamBase}/catalog` });
+    const catalog = new CatalogClient({ baseUrl: `${dreamNode().streamBase}/catalog` });
     const { createdAt } = (await catalog.get(infohash))!;
     const files = [{ path: 'renamed.mp4', size: 1 }];
     await catalog.add(signEntry(key, { infohash, title: 'Stale Listing', magnet, files, createdAt }));
@@ -378,7 +375,7 @@ describe('limits', () => {
       upload: 1_000_000,
     });
     // The engine applies what the CLI says it set.
-    const api = await fetch(`http://127.0.0.1:${node.ports.stream}/api/torrents/${infohash}/limits`);
+    const api = await fetch(`http://127.0.0.1:${dreamNode().ports.stream}/api/torrents/${infohash}/limits`);
     expect(await api.json()).toEqual({ download: 0, upload: 1_000_000 });
 
     const bits = await run(['limits', '--down', '8Mb']);

@@ -4,16 +4,14 @@
 // a paused mpv reads, and the engine fetches, most of a film. dream-cli bounds mpv's cache
 // (general.player_cache_seconds -> --cache-secs); this test runs the real mpv, paused from its
 // first frame, against real daemons and an uncapped libtorrent seeder, and checks what was fetched.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTorrent } from '@dream/torrent-engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
+import { describe, expect, it } from 'vitest';
 import { kernelQueuedBytes } from '../../torrent-engine/test/peers/tcp-queues.js';
-import { makeClip } from '../../torrent-engine/test/streaming-helpers.js';
 import { findExecutable } from '../src/index.js';
-import { DreamNode } from './fixtures/dream-node.js';
+import { nodeForThisFile } from './fixtures/dream-node.js';
+import { seedClip } from './fixtures/seeded-clip.js';
 
 const MiB = 1 << 20;
 // 180 s of 640x360 H.264 at 3 Mbit/s: about 65 MiB, the moov at the end (ffmpeg's default).
@@ -28,18 +26,7 @@ const READAHEAD_SECONDS = 30;
 const NODE_STREAM_ALLOWANCE = 2 * (4 * 256 * 1024 + 2 * 64 * 1024);
 
 const dir = mkdtempSync(join(tmpdir(), 'dream-paused-player-'));
-let node: DreamNode | undefined;
-
-beforeAll(async () => {
-  node = await DreamNode.create({ dir: join(dir, 'node'), bootstrap: [] });
-  const r = node.start();
-  expect(r.status, r.stderr).toBe(0);
-}, 60_000);
-
-afterAll(() => {
-  node?.stop();
-  node?.kill();
-});
+const dreamNode = nodeForThisFile(dir);
 
 /** An "mpv" on PATH terms (dream-cli recognises it by name) that runs the real one headless and paused. */
 function pausedMpv(): string {
@@ -66,15 +53,8 @@ interface Detail {
 
 describe('a paused mpv launched by dream-cli stream', () => {
   it('holds the download to its own cache plus the readahead window, not the whole file', async () => {
-    const n = node!;
-    const source = join(dir, 'seed');
-    mkdirSync(source);
-    const clip = join(source, 'long-film.mp4');
-    copyFileSync(await makeClip(CLIP), clip);
-    const { torrent, meta } = await createTorrent(clip);
-    const torrentPath = join(dir, 'long-film.torrent');
-    writeFileSync(torrentPath, torrent);
-    const seeder = await startLibtorrent({ savePath: source, torrent });
+    const n = dreamNode();
+    const { torrentPath, meta, seeder } = await seedClip(dir, 'long-film', CLIP);
     const child = n.spawnCli([
       'stream',
       torrentPath,

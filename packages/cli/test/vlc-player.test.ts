@@ -4,15 +4,13 @@
 // root on CI, so the stand-in "vlc" on the player path drops to the unprivileged `nobody` first, as
 // VLC would run for a real user. What VLC reports in its own log is what a viewer would see: the
 // first picture decoded, playback reaching the end, no demuxer or decoder complaints.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTorrent } from '@dream/torrent-engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
-import { makeClip } from '../../torrent-engine/test/streaming-helpers.js';
+import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../src/index.js';
-import { DreamNode } from './fixtures/dream-node.js';
+import { nodeForThisFile } from './fixtures/dream-node.js';
+import { seedClip } from './fixtures/seeded-clip.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -23,18 +21,7 @@ const MiB = 1024 * KiB;
 const CAP = 2 * MiB;
 
 const dir = mkdtempSync(join(tmpdir(), 'dream-vlc-'));
-let node: DreamNode | undefined;
-
-beforeAll(async () => {
-  node = await DreamNode.create({ dir: join(dir, 'node'), bootstrap: [] });
-  const r = node.start();
-  expect(r.status, r.stderr).toBe(0);
-}, 60_000);
-
-afterAll(() => {
-  node?.stop();
-  node?.kill();
-});
+const dreamNode = nodeForThisFile(dir);
 
 /**
  * A "vlc" (dream-cli recognises the player by name and passes --meta-title, --play-and-exit and the
@@ -77,15 +64,13 @@ interface Played {
 
 /** Plays `seconds` of a fresh clip through dream-cli with `vlcOptions`. */
 async function playThroughDream(seconds: number, vlcOptions: string[]): Promise<Played> {
-  const n = node!;
-  const source = join(dir, `seed-${seconds}`);
-  mkdirSync(source);
-  const clip = join(source, `clip-${seconds}s.mp4`);
-  copyFileSync(await makeClip({ seconds, faststart: false, bitrate: '3M' }), clip);
-  const { torrent, meta } = await createTorrent(clip, { pieceLength: 256 * KiB });
-  const torrentPath = join(dir, `clip-${seconds}s.torrent`);
-  writeFileSync(torrentPath, torrent);
-  const seeder = await startLibtorrent({ savePath: source, torrent, uploadLimit: CAP });
+  const n = dreamNode();
+  const { torrentPath, meta, seeder } = await seedClip(
+    dir,
+    `clip-${seconds}s`,
+    { seconds, faststart: false, bitrate: '3M' },
+    { pieceLength: 256 * KiB, uploadLimit: CAP },
+  );
   const vlc = headlessVlc(`vlc-${seconds}`, vlcOptions);
   const child = n.spawnCli([
     'stream',
