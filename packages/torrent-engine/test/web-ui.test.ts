@@ -147,6 +147,49 @@ describe('the web UI', () => {
   });
 });
 
+describe('the web UI limits form', () => {
+  let node: StreamingNode | undefined;
+  let page: DevToolsPage | undefined;
+
+  afterAll(async () => {
+    await page?.close();
+    await node?.stop();
+  });
+
+  it("shows the engine's live limits and sets them, in MiB/s, empty for none", async () => {
+    node = await startNode();
+    node.engine.setLimits({ download: 2 * 1024 * 1024, upload: 0 });
+    page = await openWithDevTools(`${node.baseUrl}/`);
+    const value = (id: string) => `document.getElementById(${js(id)}).value`;
+    expect(await page.waitFor<string>(`${value('limit-down')} || undefined`, 30_000, 'the limits')).toBe('2');
+    expect(await page.evaluate<string>(value('limit-up'))).toBe('');
+
+    await page.evaluate(
+      `document.getElementById('limit-down').value = '4'; document.getElementById('limit-up').value = '0.5';` +
+        ` document.querySelector('#limits button').click()`,
+    );
+    await waitFor(
+      () => node!.engine.limits().download === 4 * 1024 * 1024,
+      10_000,
+      'the engine to take the new limits',
+    );
+    expect(node.engine.limits()).toEqual({ download: 4 * 1024 * 1024, upload: 512 * 1024 });
+    const message = await page.waitFor<string>(
+      `document.getElementById('message').textContent || undefined`,
+      10_000,
+      'the confirmation',
+    );
+    expect(message).toBe('Limits set: download 4.0 MiB/s, upload 512.0 KiB/s, until dream-torrent restarts.');
+
+    // Emptying a field lifts that limit.
+    await page.evaluate(
+      `document.getElementById('limit-down').value = ''; document.querySelector('#limits button').click()`,
+    );
+    await waitFor(() => node!.engine.limits().download === 0, 10_000, 'the download limit to go');
+    expect(node.engine.limits().upload).toBe(512 * 1024);
+  });
+});
+
 describe('the web UI with a catalog', () => {
   let node: StreamingNode | undefined;
   let seeder: Engine | undefined;

@@ -365,10 +365,48 @@ $('add').addEventListener('submit', (event) => {
   });
 });
 
+const MiB = 1024 * 1024;
+
+/** The limits form shows bytes/s as MiB/s; 0 (no limit) as an empty field. */
+function showLimits({ download, upload }) {
+  const mib = (v) => (v > 0 ? String(Math.round((v / MiB) * 1000) / 1000) : '');
+  $('limit-down').value = mib(download);
+  $('limit-up').value = mib(upload);
+}
+
+/** Bytes/s for a MiB/s field; throws a message naming the field when it is not a rate. */
+function limitOf(input, label) {
+  const text = input.value.trim();
+  if (text === '') return 0;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0)
+    throw new Error(`${label}: "${text}" is not a rate in MiB/s (0 or empty: no limit)`);
+  return Math.round(v * MiB);
+}
+
+function rate(v) {
+  return v > 0 ? `${bytes(v)}/s` : 'no limit';
+}
+
+$('limits').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const button = event.submitter ?? $('limits').querySelector('button');
+  act(button, async () => {
+    const body = { download: limitOf($('limit-down'), 'Download'), upload: limitOf($('limit-up'), 'Upload') };
+    const set = await call('PUT', '/api/limits', body);
+    showLimits(set);
+    say(
+      `Limits set: download ${rate(set.download)}, upload ${rate(set.upload)}, until dream-torrent restarts.`,
+    );
+  });
+});
+
 $('player').addEventListener('error', (event) => {
   if (event.target.currentSrc) void explainPlaybackError(event.target);
 });
 
 void refresh();
 void showRecent();
+// Once, not with every refresh: a refresh must not overwrite what the user is typing.
+call('GET', '/api/limits').then(showLimits, () => {});
 setInterval(refresh, REFRESH_MS);
