@@ -31,6 +31,13 @@ export class CliError extends Error {
     return new CliError('USAGE', message, EXIT.usage);
   }
 
+  /** A torrent named by its infohash on the command line (`rm`, `limits --torrent`), lower-cased. */
+  static checkInfohash(text: string, where = ''): string {
+    if (!/^[0-9a-f]{40}$/i.test(text))
+      throw CliError.usage(`${where}"${text}" is not an infohash (40 hex digits); see \`dream-cli ls\``);
+    return text.toLowerCase();
+  }
+
   static daemonDown(which: 'dream-dht' | 'dream-torrent', url: string): CliError {
     return new CliError(
       'DAEMON_NOT_RUNNING',

@@ -8,6 +8,8 @@
  * prefix ("8Mb") is refused: it usually means bits, and guessing would be off eightfold.
  */
 
+import { bytes } from './format.js';
+
 const UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -50,15 +52,7 @@ export function parseRate(text: string): number {
   return bytes;
 }
 
-/** "4.0 MiB/s", or "unlimited" for 0. */
+/** "4.0 MiB/s" (format.ts's units), or "unlimited" for 0. */
 export function formatRate(bytesPerSecond: number): string {
-  if (bytesPerSecond <= 0) return 'unlimited';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytesPerSecond;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}/s`;
+  return bytesPerSecond > 0 ? `${bytes(bytesPerSecond)}/s` : 'unlimited';
 }

@@ -381,6 +381,9 @@ describe('limits', () => {
     const bits = await run(['limits', '--down', '8Mb']);
     expect(bits.status).toBe(2);
     expect(bits.stderr).toContain('--down: "8Mb": a lower-case b means bits');
+    const notHash = await run(['limits', '--torrent', 'xyz']);
+    expect(notHash.status).toBe(2);
+    expect(notHash.stderr).toContain('--torrent: "xyz" is not an infohash (40 hex digits)');
     const unknown = await run(['limits', '--torrent', 'ab'.repeat(20), '--up', '1M']);
     expect(unknown.status).not.toBe(0);
     expect(unknown.stderr).toMatch(/dream-torrent refused PUT .*limits/);

@@ -33,12 +33,9 @@ export function registerLimitsCommand(program: Command, globals: () => GlobalOpt
       const { config } = loadConfig({ path: g.config });
       const download = rateOption('--down', opts.down);
       const upload = rateOption('--up', opts.up);
-      if (opts.torrent !== undefined && !/^[0-9a-f]{40}$/i.test(opts.torrent)) {
-        throw CliError.usage(
-          `--torrent: "${opts.torrent}" is not an infohash (40 hex digits); see \`dream-cli ls\``,
-        );
-      }
-      const path = opts.torrent ? `/api/torrents/${opts.torrent.toLowerCase()}/limits` : '/api/limits';
+      const infohash =
+        opts.torrent === undefined ? undefined : CliError.checkInfohash(opts.torrent, '--torrent: ');
+      const path = infohash ? `/api/torrents/${infohash}/limits` : '/api/limits';
       const engine = new EngineApi(config);
       const change = {
         ...(download !== undefined ? { download } : {}),
@@ -48,13 +45,13 @@ export function registerLimitsCommand(program: Command, globals: () => GlobalOpt
       const limits = changed
         ? await engine.call<Limits>('PUT', path, change)
         : await engine.call<Limits>('GET', path);
-      const scope = opts.torrent ? `torrent ${opts.torrent.toLowerCase()}` : 'all torrents';
-      output(g, { scope: opts.torrent ? opts.torrent.toLowerCase() : 'engine', ...limits }, () => {
+      output(g, { scope: infohash ?? 'engine', ...limits }, () => {
+        const scope = infohash ? `torrent ${infohash}` : 'all torrents';
         const lines = [
           `${scope}: download ${formatRate(limits.download)}, upload ${formatRate(limits.upload)}`,
         ];
         // The API's change is live and not saved: say where the lasting setting is.
-        if (changed && !opts.torrent) {
+        if (changed && !infohash) {
           lines.push(
             'until dream-torrent restarts; to keep it, set torrent.download_rate_limit / upload_rate_limit in config.toml',
           );

@@ -95,9 +95,7 @@ export function registerStatusCommands(program: Command, globals: () => GlobalOp
     .action(async (infohash: string, opts: { deleteData?: boolean; unpublish?: boolean }) => {
       const g = globals();
       const { config } = loadConfig({ path: g.config });
-      if (!/^[0-9a-f]{40}$/i.test(infohash))
-        throw CliError.usage(`"${infohash}" is not an infohash (40 hex digits); see \`dream-cli ls\``);
-      const ih = infohash.toLowerCase();
+      const ih = CliError.checkInfohash(infohash);
       await new EngineApi(config).remove(ih, opts.deleteData ?? false);
       if (opts.unpublish) {
         const key = await loadOrCreateSigningKey(config.general.state_dir);
