@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { kernelQueuedBytes } from '../../torrent-engine/test/peers/tcp-queues.js';
 import { findExecutable } from '../src/index.js';
 import { nodeForThisFile } from './fixtures/dream-node.js';
-import { seedClip } from './fixtures/seeded-clip.js';
+import { seedClip, streamWithPlayer } from './fixtures/seeded-clip.js';
 
 const MiB = 1 << 20;
 // 180 s of 640x360 H.264 at 3 Mbit/s: about 65 MiB, the moov at the end (ffmpeg's default).
@@ -54,17 +54,9 @@ interface Detail {
 describe('a paused mpv launched by dream-cli stream', () => {
   it('holds the download to its own cache plus the readahead window, not the whole file', async () => {
     const n = dreamNode();
-    const { torrentPath, meta, seeder } = await seedClip(dir, 'long-film', CLIP);
-    const child = n.spawnCli([
-      'stream',
-      torrentPath,
-      '--peer',
-      `127.0.0.1:${seeder.port}`,
-      '--player',
-      pausedMpv(),
-    ]);
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d));
+    const clip = await seedClip(dir, 'long-film', CLIP);
+    const { meta, seeder } = clip;
+    const { child, stderr } = streamWithPlayer(n, clip, pausedMpv());
     try {
       const detail = async (): Promise<Detail | undefined> => {
         const res = await fetch(`${n.streamBase}/api/torrents/${meta.infohash}`);
@@ -77,7 +69,7 @@ describe('a paused mpv launched by dream-cli stream', () => {
       const deadline = Date.now() + 90_000;
       let d: Detail | undefined;
       for (;;) {
-        expect(child.exitCode, `dream-cli exited early:\n${stderr}`).toBeNull();
+        expect(child.exitCode, `dream-cli exited early:\n${stderr()}`).toBeNull();
         d = await detail();
         if (d && d.downloaded > 0) {
           if (d.downloaded !== last) {
@@ -85,7 +77,7 @@ describe('a paused mpv launched by dream-cli stream', () => {
             stableSince = Date.now();
           } else if (Date.now() - stableSince >= 3000) break;
         }
-        if (Date.now() > deadline) throw new Error(`the download never settled:\n${stderr}`);
+        if (Date.now() > deadline) throw new Error(`the download never settled:\n${stderr()}`);
         await new Promise((r) => setTimeout(r, 250));
       }
       const reader = d!.readers.find((r) => r.start < d!.length / 2);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findExecutable } from '../src/index.js';
 import { nodeForThisFile } from './fixtures/dream-node.js';
-import { seedClip } from './fixtures/seeded-clip.js';
+import { seedClip, streamWithPlayer } from './fixtures/seeded-clip.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -65,30 +65,32 @@ interface Played {
 /** Plays `seconds` of a fresh clip through dream-cli with `vlcOptions`. */
 async function playThroughDream(seconds: number, vlcOptions: string[]): Promise<Played> {
   const n = dreamNode();
-  const { torrentPath, meta, seeder } = await seedClip(
+  const clip = await seedClip(
     dir,
     `clip-${seconds}s`,
     { seconds, faststart: false, bitrate: '3M' },
     { pieceLength: 256 * KiB, uploadLimit: CAP },
   );
+  const { meta, seeder } = clip;
   const vlc = headlessVlc(`vlc-${seconds}`, vlcOptions);
-  const child = n.spawnCli([
-    'stream',
-    torrentPath,
-    '--peer',
-    `127.0.0.1:${seeder.port}`,
-    '--player',
-    vlc.path,
-  ]);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  const { child, stderr } = streamWithPlayer(n, clip, vlc.path);
   let progressWhenReading: number | undefined;
+  let polling = false;
+  // Polled while dream-cli runs; a poll that fails (the daemon busy, the body cut) is skipped, never
+  // an unhandled rejection, and polls never overlap.
   const watch = setInterval(async () => {
-    if (progressWhenReading !== undefined) return;
-    const res = await fetch(`${n.streamBase}/api/torrents/${meta.infohash}`).catch(() => undefined);
-    if (res?.status !== 200) return;
-    const d = (await res.json()) as { progress: number; readers: { id: string }[] };
-    if (d.readers.some((r) => r.id.startsWith('reader:'))) progressWhenReading = d.progress;
+    if (progressWhenReading !== undefined || polling) return;
+    polling = true;
+    try {
+      const res = await fetch(`${n.streamBase}/api/torrents/${meta.infohash}`);
+      if (res.status !== 200) return;
+      const d = (await res.json()) as { progress: number; readers: { id: string }[] };
+      if (d.readers.some((r) => r.id.startsWith('reader:'))) progressWhenReading = d.progress;
+    } catch {
+      // next poll
+    } finally {
+      polling = false;
+    }
   }, 100);
   try {
     const status = await new Promise<number | null>((resolve) => {
@@ -99,7 +101,7 @@ async function playThroughDream(seconds: number, vlcOptions: string[]): Promise<
       });
     });
     const log = readFileSync(vlc.log, 'utf8');
-    expect(status, `dream-cli stream --player vlc:\n${stderr}\n${log.slice(-3000)}`).toBe(0);
+    expect(status, `dream-cli stream --player vlc:\n${stderr()}\n${log.slice(-3000)}`).toBe(0);
     return { log, size: meta.length, progressWhenReading };
   } finally {
     clearInterval(watch);
