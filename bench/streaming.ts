@@ -286,35 +286,49 @@ async function measureRound(
 }
 
 /**
- * Spawn of the client's CLI, with its own player option, to the first frame in that mpv: what the
- * issue's reference figures measure. Each client starts mpv when it chooses (peerflix and
- * webtorrent once their server listens, Dream as soon as it knows the file's URL).
+ * A client launched with its own player option, `mpv` first on its PATH reporting to a fresh mark
+ * file; `body` gets when the client was asked, the seeder's counter before it, and the mark file.
  */
-async function measureMpvFrame(
+async function withMpvClient<T>(
   contender: Contender,
   swarm: Swarm,
   t: BenchTorrent,
   mpv: HeadlessMpv,
-): Promise<{ frameMs: number; exitMs: number }> {
+  body: (askedAt: number, before: number, mark: string) => Promise<T>,
+): Promise<T> {
   const markDir = await mkdtemp(join(tmpdir(), 'dream-bench-mpv-'));
-  const mark = join(markDir, 'exit');
+  const mark = join(markDir, 'marks');
   try {
     return await withClient(
       contender,
       swarm,
       t,
-      async (_url, askedAt) => {
-        const run = await mpv.exitOf(mark, MPV_TIMEOUT_MS);
-        if (!run) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
-        if (run.status !== 0) throw new Error(`mpv exited with status ${run.status}`);
-        if (run.frameAt === undefined) throw new Error('mpv exited 0 without marking its first frame');
-        return { frameMs: run.frameAt - askedAt, exitMs: run.exitAt - askedAt };
-      },
+      (_url, askedAt, before) => body(askedAt, before, mark),
       mpv.env(mark),
     );
   } finally {
     await rm(markDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Spawn of the client's CLI, with its own player option, to the first frame in that mpv: what the
+ * issue's reference figures measure. Each client starts mpv when it chooses (peerflix and
+ * webtorrent once their server listens, Dream as soon as it knows the file's URL).
+ */
+function measureMpvFrame(
+  contender: Contender,
+  swarm: Swarm,
+  t: BenchTorrent,
+  mpv: HeadlessMpv,
+): Promise<{ frameMs: number; exitMs: number }> {
+  return withMpvClient(contender, swarm, t, mpv, async (askedAt, _before, mark) => {
+    const run = await mpv.exitOf(mark, MPV_TIMEOUT_MS);
+    if (!run) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
+    if (run.status !== 0) throw new Error(`mpv exited with status ${run.status}`);
+    if (run.frameAt === undefined) throw new Error('mpv exited 0 without marking its first frame');
+    return { frameMs: run.frameAt - askedAt, exitMs: run.exitAt - askedAt };
+  });
 }
 
 async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent): Promise<Pause> {
@@ -338,32 +352,20 @@ async function measurePause(contender: Contender, swarm: Swarm, t: BenchTorrent)
   });
 }
 
-async function measurePausedPlayer(
+function measurePausedPlayer(
   contender: Contender,
   swarm: Swarm,
   t: BenchTorrent,
   pausedMpv: HeadlessMpv,
 ): Promise<PausedPlayer> {
-  const markDir = await mkdtemp(join(tmpdir(), 'dream-bench-mpv-paused-'));
-  const mark = join(markDir, 'marks');
-  try {
-    return await withClient(
-      contender,
-      swarm,
-      t,
-      async (_url, askedAt, before) => {
-        const frameAt = await pausedMpv.frameOf(mark, MPV_TIMEOUT_MS);
-        if (frameAt === undefined) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
-        const atFrame = (await swarm.uploaded()) - before;
-        await sleep(PAUSE_MS);
-        const atEnd = (await swarm.uploaded()) - before;
-        return { frameMs: frameAt - askedAt, atFrame, duringPause: atEnd - atFrame };
-      },
-      pausedMpv.env(mark),
-    );
-  } finally {
-    await rm(markDir, { recursive: true, force: true });
-  }
+  return withMpvClient(contender, swarm, t, pausedMpv, async (askedAt, before, mark) => {
+    const frameAt = await pausedMpv.frameOf(mark, MPV_TIMEOUT_MS);
+    if (frameAt === undefined) throw new Error(`mpv showed no frame within ${MPV_TIMEOUT_MS / 1000} s`);
+    const atFrame = (await swarm.uploaded()) - before;
+    await sleep(PAUSE_MS);
+    const atEnd = (await swarm.uploaded()) - before;
+    return { frameMs: frameAt - askedAt, atFrame, duringPause: atEnd - atFrame };
+  });
 }
 
 /** Milliseconds `node <bin> --version` takes: the start-up a CLI pays before it can do anything. */

@@ -72,6 +72,24 @@ function fromEpochNs(ns: string): number {
   return Number(BigInt(ns) / 1000n) / 1000 - performance.timeOrigin;
 }
 
+/** The mark file's text once `ready(text)`, polled every 10 ms for at most `timeoutMs`; else undefined. */
+async function whenMarked(
+  markFile: string,
+  timeoutMs: number,
+  ready: (text: string) => boolean,
+): Promise<string | undefined> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const text = await readFile(markFile, 'utf8').catch(() => '');
+    if (ready(text)) return text;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return undefined;
+}
+
+const FRAME_LINE = /^frame (\d+)$/m;
+const EXIT_LINE = /^exit (\d+) (\d+)$/m;
+
 /** Writes the wrapper and the config under `dir`; undefined when no mpv is installed. */
 export async function headlessMpv(
   dir: string,
@@ -109,32 +127,21 @@ export async function headlessMpv(
       DREAM_BENCH_MPV_MARK: markFile,
     }),
     async exitOf(markFile, timeoutMs) {
-      const deadline = performance.now() + timeoutMs;
-      while (performance.now() < deadline) {
-        const text = await readFile(markFile, 'utf8').catch(() => '');
-        const exit = /^exit (\d+) (\d+)$/m.exec(text);
-        if (exit) {
-          const frame = /^frame (\d+)$/m.exec(text);
-          return {
-            frameAt: frame ? fromEpochNs(frame[1]!) : undefined,
-            exitAt: fromEpochNs(exit[1]!),
-            status: Number(exit[2]),
-          };
-        }
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return undefined;
+      const text = await whenMarked(markFile, timeoutMs, (t) => EXIT_LINE.test(t));
+      if (text === undefined) return undefined;
+      const exit = EXIT_LINE.exec(text)!;
+      const frame = FRAME_LINE.exec(text);
+      return {
+        frameAt: frame ? fromEpochNs(frame[1]!) : undefined,
+        exitAt: fromEpochNs(exit[1]!),
+        status: Number(exit[2]),
+      };
     },
     async frameOf(markFile, timeoutMs) {
-      const deadline = performance.now() + timeoutMs;
-      while (performance.now() < deadline) {
-        const text = await readFile(markFile, 'utf8').catch(() => '');
-        const frame = /^frame (\d+)$/m.exec(text);
-        if (frame) return fromEpochNs(frame[1]!);
-        if (/^exit /m.test(text)) return undefined;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return undefined;
+      // An exit without a frame ends the wait too: no frame will come.
+      const text = await whenMarked(markFile, timeoutMs, (t) => FRAME_LINE.test(t) || EXIT_LINE.test(t));
+      const frame = text === undefined ? null : FRAME_LINE.exec(text);
+      return frame ? fromEpochNs(frame[1]!) : undefined;
     },
   };
 }
