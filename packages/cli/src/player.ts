@@ -72,3 +72,15 @@ export function launchPlayer(
   if (!exe) throw CliError.playerMissing(player);
   return spawn(exe, playerArgs(player, opts), { stdio, shell: false });
 }
+
+/** How a player process ended: an exit status, or the signal that stopped it. */
+export interface PlayerEnd {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** "exited with status 2", or "was stopped by SIGKILL" (a player killed by a signal has no status). */
+export function describePlayerEnd(end: PlayerEnd): string {
+  if (end.code !== null) return `exited with status ${end.code}`;
+  return `was stopped by ${end.signal ?? 'an unknown signal'}`;
+}

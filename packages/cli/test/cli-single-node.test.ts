@@ -324,6 +324,14 @@ setTimeout(() => process.exit(2), 300);
     expect(r.stderr).toContain('exited with status 2');
     expect(r.stderr).toContain("before the stream's first bytes were there");
     expect(r.stderr).toContain('--print-url');
+    // One killed by a signal (the OOM killer, a `kill -9`) has no status: the message names the signal.
+    const killed = join(dir, 'killedplayer');
+    writeFileSync(killed, `#!${process.execPath}\nprocess.kill(process.pid, 'SIGKILL');\n`);
+    chmodSync(killed, 0o755);
+    const k = await run(['stream', torrentPath, '--player', killed]);
+    expect(k.status).toBe(EXIT.playerFailed);
+    expect(k.stderr).toContain('killedplayer was stopped by SIGKILL after');
+    expect(k.stderr).not.toContain('null');
     // A "player" that cannot be started at all: a clear error and an exit, not a crash or a hang.
     // (a directory passes the executable check on PATH, and spawn fails with EACCES).
     const broken = join(dir, 'brokenplayer');

@@ -16,7 +16,7 @@ import { bytes } from '../format.js';
 import { errorOf, httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
 import { type ListedFile, listKnownFiles, pickResult, selectFile } from '../pick.js';
-import { findExecutable, launchPlayer } from '../player.js';
+import { describePlayerEnd, findExecutable, launchPlayer, type PlayerEnd } from '../player.js';
 
 interface StreamOptions {
   first?: boolean;
@@ -266,7 +266,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       const playerStarted = Date.now();
-      let code: number | null;
+      let end: PlayerEnd;
       try {
         const launched = launchPlayer(player, {
           url,
@@ -275,8 +275,8 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
           cacheSeconds: config.general.player_cache_seconds,
         });
         child = launched;
-        code = await new Promise<number | null>((resolve, reject) => {
-          launched.once('exit', (c) => resolve(c));
+        end = await new Promise<PlayerEnd>((resolve, reject) => {
+          launched.once('exit', (code, signal) => resolve({ code, signal }));
           // A player that cannot be started at all (spawn's 'error' comes without an 'exit').
           launched.once('error', (err) =>
             reject(
@@ -292,17 +292,17 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       }
       if (streamFailure !== undefined) throw streamFailure;
       if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
-      if (code !== 0 && !firstBytesCame) {
+      if (end.code === 0) return;
+      if (!firstBytesCame) {
         // The player gave up waiting (its own network timeout: 60 s for mpv) before a slow swarm
         // delivered the first piece.
         const waited = ((Date.now() - playerStarted) / 1000).toFixed(1);
         throw new CliError(
           'PLAYER_FAILED',
-          `${player} exited with status ${code} after ${waited} s, before the stream's first bytes were there: the peers may be slow; try again, or use --print-url, which waits for them`,
+          `${player} ${describePlayerEnd(end)} after ${waited} s, before the stream's first bytes were there: the peers may be slow; try again, or use --print-url, which waits for them`,
           EXIT.playerFailed,
         );
       }
-      if (code !== 0)
-        throw new CliError('PLAYER_FAILED', `${player} exited with status ${code}`, EXIT.playerFailed);
+      throw new CliError('PLAYER_FAILED', `${player} ${describePlayerEnd(end)}`, EXIT.playerFailed);
     });
 }
