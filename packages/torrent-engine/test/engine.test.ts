@@ -6,6 +6,7 @@ import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { EngineError } from '../src/engine/errors.js';
+import { streamableTorrent, TorrentStreamSource } from '../src/stream/index.js';
 import { assertSameTree } from './peers/checks.js';
 import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
 
@@ -116,6 +117,45 @@ describe('engine to engine', () => {
       expect(third.detail(ih).state).toBe('paused');
     } finally {
       await third.stop();
+    }
+  });
+
+  it('streams a file that is not selected: the stream selects it, and the rest stays unfetched', async () => {
+    const ih = seeder.list()[0]?.infohash as string;
+    const meta = seeder.torrent(ih)?.meta;
+    const fifth = await loopbackEngine(join(dir, 'fifth-out'));
+    try {
+      const files = meta?.files.map((f) => f.path) ?? [];
+      const ep1 = files.indexOf('show/ep1.mkv');
+      const ep2 = files.indexOf('show/ep2.mkv');
+      // Only ep2 wanted, and done: a player then asks for ep1 (another episode of the pack).
+      const done = once(fifth, 'done', ih);
+      await fifth.add(
+        { torrent: meta?.torrent as Uint8Array },
+        { selected: [ep2], peers: [{ host: '127.0.0.1', port: seeder.port }] },
+      );
+      await done;
+      const source = new TorrentStreamSource(
+        (h) => {
+          const t = fifth.torrent(h);
+          return t ? streamableTorrent(t) : undefined;
+        },
+        { readaheadSeconds: 10 },
+      );
+      const file = (await source.files(ih))?.find((f) => f.path === 'show/ep1.mkv');
+      expect(file).toBeDefined();
+      // Without the selection this read would wait forever: unselected pieces are never requested.
+      const chunks: Buffer[] = [];
+      for await (const c of file!.createReadStream(0, file!.size - 1, AbortSignal.timeout(20_000)))
+        chunks.push(c as Buffer);
+      expect(Buffer.concat(chunks).equals(await readFile(join(dir, 'src', 'show', 'ep1.mkv')))).toBe(true);
+      const d = fifth.detail(ih);
+      expect(d.files.filter((f) => f.selected).map((f) => f.index)).toEqual([ep1, ep2].sort((a, b) => a - b));
+      // The subtitle nobody asked for was neither selected nor fetched (beyond a shared piece).
+      const srt = d.files.find((f) => f.path === 'show/sub/ep1.srt');
+      expect(srt?.selected).toBe(false);
+    } finally {
+      await fifth.stop();
     }
   });
 

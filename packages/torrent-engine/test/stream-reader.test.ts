@@ -50,6 +50,7 @@ function fakeTorrent(size: number) {
       return () => readers.delete(r.id);
     },
     replan() {},
+    selectForStreaming() {}, // every file is wanted here
   };
   /** The simulated engine: verify one wanted piece inside some reader's window, if any. */
   const fetchOne = (): boolean => {

@@ -973,6 +973,19 @@ export class Torrent extends EventEmitter {
     return this.selection;
   }
 
+  /**
+   * A player opened a stream of this file: it is wanted now, whatever the selection said (a pack
+   * added with one episode selected, then another episode played). Unselected pieces are never
+   * requested, so without this the stream would wait forever. The file joins the selection (kept
+   * in the resume data like any selection), and the other unselected files stay as they were.
+   */
+  selectForStreaming(fileIndex: number): void {
+    const sel = this.selection;
+    if (sel === 'all' || sel.includes(fileIndex)) return;
+    this.log.info({ file: fileIndex }, 'a stream opened an unselected file: selecting it');
+    this.setFileSelection([...sel, fileIndex].sort((a, b) => a - b));
+  }
+
   /** The given duration if `fileIndex` is the torrent's main (largest) file, else undefined. */
   durationOf(fileIndex: number): number | undefined {
     if (this.durationSeconds === undefined) return undefined;

@@ -92,6 +92,9 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
     replan() {
       for (const [id, r] of readers) torrent.setReader(id, r.state());
     },
+    selectForStreaming(fileIndex) {
+      torrent.selectForStreaming(fileIndex);
+    },
   };
   adapters.set(torrent, adapter);
   return adapter;

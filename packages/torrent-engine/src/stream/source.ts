@@ -79,6 +79,7 @@ export class TorrentStreamSource {
       // The content of (infohash, file, piece length) never changes: verified bytes are the bytes.
       etag: `${torrent.infohash}:${file.index}:${meta.pieceLength}`,
       createReadStream: (start, end, signal) => {
+        torrent.selectForStreaming(file.index);
         this.prime(torrent, file, bytesPerSecond);
         return createFileStream(torrent, file, start, end, signal, {
           bytesPerSecond,

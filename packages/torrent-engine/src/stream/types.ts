@@ -38,4 +38,6 @@ export interface StreamableTorrent {
   addReader(reader: RegisteredReader): () => void;
   /** A reader moved: plan again now rather than at the next tick. */
   replan(): void;
+  /** A stream opened this file: add it to the selected files if it is not (unselected pieces are never fetched). */
+  selectForStreaming(fileIndex: number): void;
 }
