@@ -56,6 +56,10 @@ export class EngineApi {
   remove(infohash: string, deleteData: boolean): Promise<void> {
     return this.call('DELETE', `/api/torrents/${infohash}?deleteData=${deleteData}`);
   }
+  /** Which files the engine fetches, by the engine's indices (pad files counted). */
+  selectFiles(infohash: string, selected: number[]): Promise<TorrentDetail> {
+    return this.call('PUT', `/api/torrents/${infohash}/files`, { selected });
+  }
   files(infohash: string): Promise<FileListing> {
     return this.call('GET', `/stream/${infohash}/`);
   }

@@ -70,7 +70,7 @@ export function listKnownFiles(
 export function selectFile(
   files: ListedFile[],
   fileOption: string | undefined,
-): { url: string; subtitles: string[] } {
+): { url: string; subtitles: string[]; paths: string[] } {
   const chosen = chooseFiles(files);
   let video = chosen.video;
   if (fileOption !== undefined) {
@@ -78,7 +78,12 @@ export function selectFile(
     if (!byIndex) throw CliError.usage(`--file ${fileOption}: the torrent has ${files.length} files`);
     video = byIndex;
   }
-  return { url: video.url, subtitles: chosen.subtitles.map((s) => s.url) };
+  return {
+    url: video.url,
+    subtitles: chosen.subtitles.map((s) => s.url),
+    // What the stream reads: the engine is asked to fetch these and not the rest (selection.ts).
+    paths: [video.path, ...chosen.subtitles.map((s) => s.path)],
+  };
 }
 
 /** The file to play (the largest video, else the largest file) and the subtitles to pass along. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, findExecutable, playerArgs } from '@dream/cli';
 import { describe, expect, it } from 'vitest';
+import { fetchSelection } from '../src/selection.js';
 
 const bin = new URL('../dist/dream-cli.mjs', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dream-cli-'));
@@ -65,6 +66,23 @@ describe('player arguments', () => {
       process.execPath,
     );
     expect(findExecutable('no-such-player-xyz')).toBeUndefined();
+  });
+});
+
+describe('what a stream fetches', () => {
+  it("is the played file and its subtitles, by the engine's indices, pad files skipped", () => {
+    // A hybrid pack as the engine lists it: pad files between the files, counted in the indices.
+    const files = [
+      { index: 0, path: 'S01/e01.mkv', pad: false },
+      { index: 1, path: 'S01/.pad/123', pad: true },
+      { index: 2, path: 'S01/e01.srt', pad: false },
+      { index: 3, path: 'S01/.pad/456', pad: true },
+      { index: 4, path: 'S01/e02.mkv', pad: false },
+    ];
+    expect(fetchSelection(files, ['S01/e01.mkv', 'S01/e01.srt'])).toEqual([0, 2]);
+    expect(fetchSelection(files, ['S01/e02.mkv', 'S01/e01.srt'])).toEqual([2, 4]);
+    // A path the torrent lacks (a stale list) selects nothing, and a pad file's path never counts.
+    expect(fetchSelection(files, ['S01/renamed.mkv', 'S01/.pad/123'])).toEqual([]);
   });
 });
 

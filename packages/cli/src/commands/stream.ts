@@ -17,6 +17,7 @@ import { errorOf, httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
 import { type ListedFile, listKnownFiles, pickResult, selectFile } from '../pick.js';
 import { describePlayerEnd, findExecutable, launchPlayer, type PlayerEnd } from '../player.js';
+import { type EngineFile, fetchSelection, narrowToStream } from '../selection.js';
 
 interface StreamOptions {
   first?: boolean;
@@ -39,6 +40,8 @@ interface Target {
   files?: readonly { path: string; size: number }[];
   /** Where `files` came from, for the message when the torrent turns out to differ. */
   filesFrom?: string;
+  /** The engine's own file list (pad files counted), when the torrent itself is here (a .torrent). */
+  engineFiles?: readonly EngineFile[];
 }
 
 async function resolveTarget(
@@ -71,6 +74,7 @@ async function resolveTarget(
           title: meta.name,
           files: meta.files.filter((f) => !f.pad).map((f) => ({ path: f.path, size: f.length })),
           filesFrom: arg,
+          engineFiles: meta.files.map((f) => ({ index: f.index, path: f.path, pad: f.pad })),
         };
       } catch (err) {
         if (err instanceof MetainfoError)
@@ -156,10 +160,14 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         : undefined;
       const early = known ? selectFile(known, opts.file) : undefined;
       const peers = opts.peer.length > 0 ? { peers: opts.peer } : {};
+      // Only what the stream reads is fetched (selection.ts): from a .torrent, chosen with the add.
+      const selected = early && target.engineFiles ? fetchSelection(target.engineFiles, early.paths) : [];
+      let addedHere = true;
       try {
-        await engine.add({ ...target.body, ...peers });
+        await engine.add({ ...target.body, ...peers, ...(selected.length > 0 ? { selected } : {}) });
       } catch (err) {
         if (!(err instanceof CliError && err.code === 'ENGINE_ALREADY_ADDED')) throw err;
+        addedHere = false;
         if (opts.peer.length > 0) await engine.addPeers(target.infohash, opts.peer);
       }
 
@@ -178,11 +186,12 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
       };
       let url: string;
       let subtitles: string[];
-      if (early) ({ url, subtitles } = early);
+      let paths: string[];
+      if (early) ({ url, subtitles, paths } = early);
       else {
         try {
           // The listing waits for the metadata (a magnet's comes from peers).
-          ({ url, subtitles } = selectFile((await engine.files(target.infohash)).files, opts.file));
+          ({ url, subtitles, paths } = selectFile((await engine.files(target.infohash)).files, opts.file));
         } catch (err) {
           stopTicker();
           throw err;
@@ -217,9 +226,19 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
           },
         )
         .finally(stopTicker);
+      // A magnet or a catalog entry: narrowed once the first piece shows the metadata is in and the
+      // file is the one the listing named. In the background: the player need not wait for it.
+      const narrowed =
+        addedHere && selected.length === 0
+          ? firstPiece.then(
+              () => narrowToStream(engine, target.infohash, paths),
+              () => {},
+            )
+          : Promise.resolve();
 
       if (opts.printUrl || opts.stdout) {
         await firstPiece;
+        await narrowed;
         if (opts.printUrl) {
           output(g, { url, subtitles, infohash: target.infohash, title: target.title }, () => url);
           return;
