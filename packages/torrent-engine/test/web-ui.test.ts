@@ -280,6 +280,14 @@ describe('the web UI with a catalog', () => {
     );
     const added = node.engine.list().find((t) => t.infohash === seeded.infohash);
     expect(added?.downloaded).toBeGreaterThan(0);
+    // Only the film is fetched, as dream-cli stream does: not the trailer, not the notes.
+    const selectedFiles = () =>
+      node!.engine
+        .detail(seeded.infohash)
+        .files.filter((f) => f.selected && !f.pad)
+        .map((f) => f.path.split('/').pop());
+    for (let i = 0; i < 100 && selectedFiles().length !== 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(selectedFiles()).toEqual(['film.mp4']);
 
     // A search nothing matches says so; a bad one gets the server's message.
     await page.evaluate(

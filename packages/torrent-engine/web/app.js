@@ -291,10 +291,12 @@ async function watch(entry) {
   if (index < 0) throw new Error(`"${entry.title}" lists no video file to play`);
   const body = { magnet: entry.magnet };
   if (entry.durationSeconds > 0) body.durationSeconds = entry.durationSeconds;
+  let addedHere = true;
   try {
     await call('POST', '/api/torrents', body);
   } catch (err) {
     if (err.code !== 'already-added') throw err;
+    addedHere = false;
   }
   const ih = encodeURIComponent(entry.infohash);
   const subtitles = files
@@ -302,6 +304,22 @@ async function watch(entry) {
     .filter((f) => SUBTITLE_FILE.test(f.path));
   play(entry.title, `/stream/${ih}/${index}`, subtitles);
   say(`Playing ${entry.title}: it starts as soon as peers send the first pieces.`);
+  if (addedHere) fetchOnly(ih, [files[index].path, ...subtitles.map((s) => s.path)]).catch(() => {});
+}
+
+/**
+ * As dream-cli stream does: a torrent added to play one file fetches that file and its subtitles,
+ * not the rest of a pack. Once the metadata is in (the listing waits for it), the engine's files
+ * (numbered with the pad files of hybrid torrents, which the listing leaves out) are matched by
+ * path. Best effort: on failure the torrent keeps every file, as before.
+ */
+async function fetchOnly(ih, paths) {
+  await call('GET', `/stream/${ih}/`);
+  const { files } = await call('GET', `/api/torrents/${ih}`);
+  if (!files.some((f) => !f.pad && f.path === paths[0])) return; // a stale entry: leave it all
+  const wanted = new Set(paths);
+  const selected = files.filter((f) => !f.pad && wanted.has(f.path)).map((f) => f.index);
+  await call('PUT', `/api/torrents/${ih}/files`, { selected });
 }
 
 function resultItem({ entry }) {
