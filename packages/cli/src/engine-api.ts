@@ -56,6 +56,9 @@ export class EngineApi {
   remove(infohash: string, deleteData: boolean): Promise<void> {
     return this.call('DELETE', `/api/torrents/${infohash}?deleteData=${deleteData}`);
   }
+  resume(infohash: string): Promise<TorrentSummary> {
+    return this.call('POST', `/api/torrents/${infohash}/resume`);
+  }
   /** Which files the engine fetches, by the engine's indices (pad files counted). */
   selectFiles(infohash: string, selected: number[]): Promise<TorrentDetail> {
     return this.call('PUT', `/api/torrents/${infohash}/files`, { selected });

@@ -146,6 +146,32 @@ describe('dream-cli stream on a season pack', () => {
       expect(visible(await detailOf(made.infoHash)).map((f) => f.selected)).toEqual(
         visible(d).map((f) => f.selected),
       );
+      expect(again.stderr).not.toContain('resumed');
+    } finally {
+      await seeder.stop();
+    }
+  });
+
+  it('resumes a torrent that was paused, rather than leave the player waiting for pieces', async () => {
+    const pack = await makePack('pack-c');
+    const made = await makeTorrent({ source: pack, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 });
+    const seeder = await startLibtorrent({ savePath: dir, torrent: made.torrent });
+    try {
+      const add = await fetch(`${dreamNode().streamBase}/api/torrents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ torrent: made.torrent.toString('base64'), paused: true }),
+      });
+      expect(add.status).toBe(201);
+      const record = join(dir, 'record-c.txt');
+      const r = await streamPack(made.infoHash, seeder.port, record);
+      expect(r.status, r.stderr).toBe(EXIT.ok);
+      expect(r.stderr).toContain('pack-c was paused in dream-torrent: resumed');
+      expect(readFileSync(record, 'utf8')).toContain(sha1(readFileSync(join(pack, 'e01.mp4'))));
+      const d = (await detailOf(made.infoHash)) as Detail & { state: string };
+      expect(d.state).not.toBe('paused');
+      // Added by the user with every file selected: streaming does not narrow it.
+      expect(visible(d).every((f) => f.selected)).toBe(true);
     } finally {
       await seeder.stop();
     }

@@ -169,6 +169,13 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         if (!(err instanceof CliError && err.code === 'ENGINE_ALREADY_ADDED')) throw err;
         addedHere = false;
         if (opts.peer.length > 0) await engine.addPeers(target.infohash, opts.peer);
+        // Paused earlier (`POST .../pause`, the web UI): asking to stream it is asking for it now.
+        // Left paused, the player would wait for pieces that never come, then time out.
+        const existing = await engine.detail(target.infohash);
+        if (existing.state === 'paused') {
+          await engine.resume(target.infohash);
+          process.stderr.write(`${existing.name ?? target.infohash} was paused in dream-torrent: resumed\n`);
+        }
       }
 
       const started = Date.now();
