@@ -172,6 +172,20 @@ describe('dream-cli stream on a season pack', () => {
       expect(d.state).not.toBe('paused');
       // Added by the user with every file selected: streaming does not narrow it.
       expect(visible(d).every((f) => f.selected)).toBe(true);
+      // Paused again with the episode on disk: it plays from there and the torrent stays paused.
+      const pause = await fetch(`${dreamNode().streamBase}/api/torrents/${made.infoHash}/pause`, {
+        method: 'POST',
+      });
+      expect(pause.status).toBe(200);
+      const torrentPath = join(dir, 'pack-c.torrent');
+      writeFileSync(torrentPath, made.torrent);
+      const fromDisk = await streamPack(torrentPath, seeder.port, join(dir, 'record-c2.txt'));
+      expect(fromDisk.status, fromDisk.stderr).toBe(EXIT.ok);
+      expect(fromDisk.stderr).not.toContain('resumed');
+      expect(readFileSync(join(dir, 'record-c2.txt'), 'utf8')).toContain(
+        sha1(readFileSync(join(pack, 'e01.mp4'))),
+      );
+      expect(((await detailOf(made.infoHash)) as Detail & { state: string }).state).toBe('paused');
     } finally {
       await seeder.stop();
     }

@@ -114,6 +114,24 @@ describe('the web UI', () => {
     await page.evaluate(`${row}.querySelector('button.pause').click()`);
     await waitFor(() => state(infohash) === 'seeding', 10_000, 'the engine to resume the torrent');
 
+    // Play on a paused torrent whose file is on disk: it plays from there, and stays paused.
+    await page.waitFor(`${row}.querySelector('button.pause').textContent === 'Pause'`, 10_000, 'Pause');
+    await page.evaluate(`${row}.querySelector('button.pause').click()`);
+    await waitFor(() => state(infohash) === 'paused', 10_000, 'the engine to pause the torrent again');
+    await page.evaluate(
+      `(() => { const v = document.getElementById('player'); v.removeAttribute('src'); v.load(); return v.currentTime; })()`,
+    );
+    await page.evaluate(`${row}.querySelector('button.play').click()`);
+    await page.waitFor(
+      `document.getElementById('player').currentTime > 1`,
+      30_000,
+      'the paused torrent to play from disk',
+    );
+    expect(state(infohash)).toBe('paused');
+    await page.waitFor(`${row}.querySelector('button.pause').textContent === 'Resume'`, 10_000, 'Resume');
+    await page.evaluate(`${row}.querySelector('button.pause').click()`);
+    await waitFor(() => state(infohash) === 'seeding', 10_000, 'the engine to resume the torrent');
+
     // A bad input: the engine's own message, shown as an error; nothing added.
     const submit = (text: string) =>
       page!.evaluate(
@@ -301,6 +319,50 @@ describe('the web UI with a catalog', () => {
       ),
     ).toBe('No video matches "qqqzzz xxyy".');
     expect(await page.evaluate<number>(`document.querySelectorAll('#results .result').length`)).toBe(0);
+  });
+
+  it('resumes a title the user had paused before its metadata came, and plays it', async () => {
+    const folder = join(dir!, 'seeded', 'Paused Test');
+    await mkdir(folder, { recursive: true });
+    await copyFile(
+      await makeClip({ seconds: 6, faststart: true, bitrate: '1M' }),
+      join(folder, 'paused.mp4'),
+    );
+    const seeded = await seeder!.add({ path: folder });
+    const files = seeder!
+      .detail(seeded.infohash)
+      .files.filter((f) => !f.pad)
+      .map((f) => ({ path: f.path, size: f.length }));
+    const magnet = `magnet:?xt=urn:btih:${seeded.infohash}&dn=Paused+Test&x.pe=127.0.0.1:${seeder!.port}`;
+    await node!.catalog!.put(
+      signEntry(generateSigningKey(), { infohash: seeded.infohash, title: 'Paused Test', magnet, files }),
+    );
+    // Added and paused before anything came: no metadata, no peer.
+    await node!.engine.add({ magnet }, { paused: true });
+    const state = () => node!.engine.list().find((t) => t.infohash === seeded.infohash)?.state;
+    expect(state()).toBe('paused');
+
+    await page!.evaluate(
+      `document.getElementById('search-input').value = 'paused test'; document.querySelector('#search button').click()`,
+    );
+    await page!.waitFor(
+      `document.getElementById('results-title').textContent === 'Results for "paused test"'`,
+      10_000,
+      'the search results',
+    );
+    await page!.evaluate(
+      `(() => { const v = document.getElementById('player'); v.removeAttribute('src'); v.load(); return v.currentTime; })()`,
+    );
+    await page!.evaluate(`document.querySelector('#results .result button.watch').click()`);
+    await page!.waitFor(
+      `document.getElementById('player').currentTime > 1`,
+      30_000,
+      'the paused title to play once resumed',
+    );
+    expect(state()).not.toBe('paused');
+    expect(await page!.evaluate<string>(`document.getElementById('message').textContent`)).toBe(
+      'Paused Test was paused: resumed to play Paused Test/paused.mp4.',
+    );
   });
 
   it('searches and browses only for its own pages, with clear errors', async () => {

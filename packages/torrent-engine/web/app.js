@@ -130,7 +130,7 @@ function act(button, action) {
     });
 }
 
-function fileItem(file, subtitles) {
+function fileItem(infohash, file, subtitles) {
   const url = ownStreamUrl(file.url);
   const item = el(
     'li',
@@ -146,7 +146,10 @@ function fileItem(file, subtitles) {
         class: 'play',
         'data-index': String(file.index),
         text: 'Play',
-        onclick: () => play(file.path, url, subtitles),
+        onclick: () => {
+          play(file.path, url, subtitles);
+          resumeFor(infohash, file.path).catch(() => {});
+        },
       }),
     );
   }
@@ -167,7 +170,7 @@ async function showFiles(infohash, row) {
       .filter((f) => f.type.startsWith('text/vtt'))
       .map((f) => ({ path: f.path, url: ownStreamUrl(f.url) }))
       .filter((s) => s.url !== undefined);
-    row.files.replaceChildren(...files.map((f) => fileItem(f, subtitles)));
+    row.files.replaceChildren(...files.map((f) => fileItem(infohash, f, subtitles)));
     row.files.append(el('li', {}, el('a', { href: `/stream/${infohash}.m3u`, text: 'playlist (.m3u)' })));
   } catch (err) {
     listings.delete(infohash);
@@ -305,6 +308,21 @@ async function watch(entry) {
   play(entry.title, `/stream/${ih}/${index}`, subtitles);
   say(`Playing ${entry.title}: it starts as soon as peers send the first pieces.`);
   if (addedHere) fetchOnly(ih, [files[index].path, ...subtitles.map((s) => s.path)]).catch(() => {});
+  else resumeFor(ih, files[index].path).catch(() => {});
+}
+
+/**
+ * Play on a paused torrent: as dream-cli stream does, resume it unless the file is already on disk
+ * (then it plays from there and nothing is uploaded); else the video would wait for pieces that
+ * never come.
+ */
+async function resumeFor(ih, path) {
+  const t = await call('GET', `/api/torrents/${ih}`);
+  if (t.state !== 'paused') return;
+  const file = t.files.find((f) => !f.pad && f.path === path);
+  if (file && file.bytes === file.length) return;
+  await call('POST', `/api/torrents/${ih}/resume`);
+  say(`${t.name ?? 'The torrent'} was paused: resumed to play ${path}.`);
 }
 
 /**

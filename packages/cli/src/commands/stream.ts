@@ -170,9 +170,11 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         addedHere = false;
         if (opts.peer.length > 0) await engine.addPeers(target.infohash, opts.peer);
         // Paused earlier (`POST .../pause`, the web UI): asking to stream it is asking for it now.
-        // Left paused, the player would wait for pieces that never come, then time out.
+        // Left paused, the player would wait for pieces that never come, then time out. A file
+        // already complete plays from disk: then the torrent stays paused (no upload restarted).
         const existing = await engine.detail(target.infohash);
-        if (existing.state === 'paused') {
+        const onDisk = early && existing.files.find((f) => !f.pad && f.path === early.paths[0]);
+        if (existing.state === 'paused' && !(onDisk && onDisk.bytes === onDisk.length)) {
           await engine.resume(target.infohash);
           process.stderr.write(`${existing.name ?? target.infohash} was paused in dream-torrent: resumed\n`);
         }
