@@ -9,7 +9,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeTorrent } from '../../torrent-engine/test/peers/fixtures.js';
+import { type MadeTorrent, makeTorrent } from '../../torrent-engine/test/peers/fixtures.js';
 import { startLibtorrent } from '../../torrent-engine/test/peers/libtorrent.js';
 import { makeClip } from '../../torrent-engine/test/streaming-helpers.js';
 import { EXIT } from '../src/index.js';
@@ -90,19 +90,38 @@ async function detailOf(infohash: string): Promise<Detail> {
   return (await res.json()) as Detail;
 }
 
+/**
+ * A pack as a libtorrent-made hybrid torrent (written to `<name>.torrent` too), seeded by a real
+ * libtorrent for the length of `body`.
+ */
+async function withSeededPack(
+  name: string,
+  body: (p: { pack: string; made: MadeTorrent; torrentPath: string; seederPort: number }) => Promise<void>,
+): Promise<void> {
+  const pack = await makePack(name);
+  const made = await makeTorrent({ source: pack, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 });
+  const torrentPath = join(dir, `${name}.torrent`);
+  writeFileSync(torrentPath, made.torrent);
+  const seeder = await startLibtorrent({ savePath: dir, torrent: made.torrent });
+  try {
+    await body({ pack, made, torrentPath, seederPort: seeder.port });
+  } finally {
+    await seeder.stop();
+  }
+}
+
 const visible = (d: Detail) => d.files.filter((f) => !f.pad);
+const selectedNames = (d: Detail) =>
+  visible(d)
+    .filter((f) => f.selected)
+    .map((f) => f.path.split('/').pop());
 const byName = (d: Detail, name: string) => visible(d).find((f) => f.path.endsWith(`/${name}`));
 
 describe('dream-cli stream on a season pack', () => {
   it('from a .torrent: fetches the episode it plays and its subtitles, not the other episodes', async () => {
-    const pack = await makePack('pack-a');
-    const made = await makeTorrent({ source: pack, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 });
-    const torrentPath = join(dir, 'pack-a.torrent');
-    writeFileSync(torrentPath, made.torrent);
-    const seeder = await startLibtorrent({ savePath: dir, torrent: made.torrent });
-    try {
+    await withSeededPack('pack-a', async ({ pack, made, torrentPath, seederPort }) => {
       const record = join(dir, 'record-a.txt');
-      const r = await streamPack(torrentPath, seeder.port, record);
+      const r = await streamPack(torrentPath, seederPort, record);
       expect(r.status, r.stderr).toBe(EXIT.ok);
       // The player got the episode and the subtitles, byte for byte.
       const got = readFileSync(record, 'utf8').trim().split('\n');
@@ -112,51 +131,31 @@ describe('dream-cli stream on a season pack', () => {
       ]);
       const d = await detailOf(made.infoHash);
       expect(d.files.some((f) => f.pad)).toBe(true); // the index mapping was exercised
-      expect(
-        visible(d)
-          .filter((f) => f.selected)
-          .map((f) => f.path.split('/').pop()),
-      ).toEqual(['e01.mp4', 'e01.srt']);
+      expect(selectedNames(d)).toEqual(['e01.mp4', 'e01.srt']);
       // Pad files align every file to a piece: not one byte of the other episodes was fetched.
       expect(byName(d, 'e02.mkv')?.bytes).toBe(0);
       expect(byName(d, 'e03.mkv')?.bytes).toBe(0);
       expect(byName(d, 'e01.mp4')?.bytes).toBe(byName(d, 'e01.mp4')?.length);
-    } finally {
-      await seeder.stop();
-    }
+    });
   });
 
   it('from a bare infohash: the same once the metadata is in; a second stream keeps that selection', async () => {
-    const pack = await makePack('pack-b');
-    const made = await makeTorrent({ source: pack, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 });
-    const seeder = await startLibtorrent({ savePath: dir, torrent: made.torrent });
-    try {
-      const r = await streamPack(made.infoHash, seeder.port, join(dir, 'record-b.txt'));
+    await withSeededPack('pack-b', async ({ made, seederPort }) => {
+      const r = await streamPack(made.infoHash, seederPort, join(dir, 'record-b.txt'));
       expect(r.status, r.stderr).toBe(EXIT.ok);
       const d = await detailOf(made.infoHash);
-      expect(
-        visible(d)
-          .filter((f) => f.selected)
-          .map((f) => f.path.split('/').pop()),
-      ).toEqual(['e01.mp4', 'e01.srt']);
+      expect(selectedNames(d)).toEqual(['e01.mp4', 'e01.srt']);
       expect(byName(d, 'e01.mp4')?.bytes).toBe(byName(d, 'e01.mp4')?.length);
       // Already added: dream-cli leaves the selection as it is (here, as the first stream left it).
-      const again = await streamPack(made.infoHash, seeder.port, join(dir, 'record-b2.txt'));
+      const again = await streamPack(made.infoHash, seederPort, join(dir, 'record-b2.txt'));
       expect(again.status, again.stderr).toBe(EXIT.ok);
-      expect(visible(await detailOf(made.infoHash)).map((f) => f.selected)).toEqual(
-        visible(d).map((f) => f.selected),
-      );
+      expect(selectedNames(await detailOf(made.infoHash))).toEqual(['e01.mp4', 'e01.srt']);
       expect(again.stderr).not.toContain('resumed');
-    } finally {
-      await seeder.stop();
-    }
+    });
   });
 
   it('resumes a torrent that was paused, rather than leave the player waiting for pieces', async () => {
-    const pack = await makePack('pack-c');
-    const made = await makeTorrent({ source: pack, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 });
-    const seeder = await startLibtorrent({ savePath: dir, torrent: made.torrent });
-    try {
+    await withSeededPack('pack-c', async ({ pack, made, torrentPath, seederPort }) => {
       const add = await fetch(`${dreamNode().streamBase}/api/torrents`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -164,7 +163,7 @@ describe('dream-cli stream on a season pack', () => {
       });
       expect(add.status).toBe(201);
       const record = join(dir, 'record-c.txt');
-      const r = await streamPack(made.infoHash, seeder.port, record);
+      const r = await streamPack(made.infoHash, seederPort, record);
       expect(r.status, r.stderr).toBe(EXIT.ok);
       expect(r.stderr).toContain('pack-c was paused in dream-torrent: resumed');
       expect(readFileSync(record, 'utf8')).toContain(sha1(readFileSync(join(pack, 'e01.mp4'))));
@@ -177,17 +176,13 @@ describe('dream-cli stream on a season pack', () => {
         method: 'POST',
       });
       expect(pause.status).toBe(200);
-      const torrentPath = join(dir, 'pack-c.torrent');
-      writeFileSync(torrentPath, made.torrent);
-      const fromDisk = await streamPack(torrentPath, seeder.port, join(dir, 'record-c2.txt'));
+      const fromDisk = await streamPack(torrentPath, seederPort, join(dir, 'record-c2.txt'));
       expect(fromDisk.status, fromDisk.stderr).toBe(EXIT.ok);
       expect(fromDisk.stderr).not.toContain('resumed');
       expect(readFileSync(join(dir, 'record-c2.txt'), 'utf8')).toContain(
         sha1(readFileSync(join(pack, 'e01.mp4'))),
       );
       expect(((await detailOf(made.infoHash)) as Detail & { state: string }).state).toBe('paused');
-    } finally {
-      await seeder.stop();
-    }
+    });
   });
 });
