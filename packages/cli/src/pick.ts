@@ -7,6 +7,7 @@ import type { SearchResult } from '@dream/catalog/client';
 import { fileUrlPart } from '@dream/http-stream/target';
 import { formatResults } from './commands/search.js';
 import { CliError } from './errors.js';
+import { bytes } from './format.js';
 
 const VIDEO = /\.(mp4|m4v|mkv|webm|avi|mov|ts|m2ts|ogv|mpg|mpeg|wmv|flv)$/i;
 const SUBTITLE = /\.(srt|vtt|ass|ssa|sub)$/i;
@@ -66,38 +67,100 @@ export function listKnownFiles(
   }));
 }
 
-/** What to play: `--file <index>` if given, else the largest video; subtitles beside it either way. */
+/**
+ * What to play: `--file` (an index, or a part of a file's name) if given, else the largest video;
+ * with the subtitles that belong to it.
+ */
 export function selectFile(
   files: ListedFile[],
   fileOption: string | undefined,
 ): { url: string; subtitles: string[]; paths: string[] } {
-  const chosen = chooseFiles(files);
-  let video = chosen.video;
-  if (fileOption !== undefined) {
-    const byIndex = files.find((f) => f.index === Number(fileOption));
-    if (!byIndex) throw CliError.usage(`--file ${fileOption}: the torrent has ${files.length} files`);
-    video = byIndex;
-  }
+  const video = fileOption === undefined ? mainFile(files) : fileByOption(files, fileOption);
+  const subtitles = subtitlesFor(video, files);
   return {
     url: video.url,
-    subtitles: chosen.subtitles.map((s) => s.url),
+    subtitles: subtitles.map((s) => s.url),
     // What the stream reads: the engine is asked to fetch these and not the rest (selection.ts).
-    paths: [video.path, ...chosen.subtitles.map((s) => s.path)],
+    paths: [video.path, ...subtitles.map((s) => s.path)],
   };
 }
 
-/** The file to play (the largest video, else the largest file) and the subtitles to pass along. */
-export function chooseFiles(files: ListedFile[]): { video: ListedFile; subtitles: ListedFile[] } {
+/** The largest video, else the largest file. */
+export function mainFile(files: ListedFile[]): ListedFile {
   if (files.length === 0) throw new CliError('EMPTY_TORRENT', 'the torrent has no files to play', 1);
   const videos = files.filter((f) => VIDEO.test(f.path));
   const pool = videos.length > 0 ? videos : files;
-  const video = pool.reduce((a, b) => (b.size > a.size ? b : a));
-  const stem = video.path.replace(/\.[^./]+$/, '').toLowerCase();
-  const subtitles = files
-    .filter((f) => SUBTITLE.test(f.path))
-    // Subtitles named after the video first (movie.en.srt), then the others.
-    .sort(
-      (a, b) => Number(b.path.toLowerCase().startsWith(stem)) - Number(a.path.toLowerCase().startsWith(stem)),
+  return pool.reduce((a, b) => (b.size > a.size ? b : a));
+}
+
+/**
+ * `--file 3` (the index in the stream listing) or `--file e02` (a part of the path, any case): one
+ * file, or a usage error that lists the files, so the user can choose without another command.
+ */
+export function fileByOption(files: ListedFile[], option: string): ListedFile {
+  const text = option.trim();
+  if (/^\d+$/.test(text)) {
+    const byIndex = files.find((f) => f.index === Number(text));
+    if (byIndex) return byIndex;
+    throw CliError.usage(
+      `--file ${option}: there is no file ${text}; the torrent's files:\n${listing(files)}`,
     );
-  return { video, subtitles };
+  }
+  const needle = text.toLowerCase();
+  const matches = needle ? files.filter((f) => f.path.toLowerCase().includes(needle)) : [];
+  // "e02" matches e02.mkv and e02.srt: the video is meant.
+  const videos = matches.filter((f) => VIDEO.test(f.path));
+  const candidates = videos.length > 0 ? videos : matches;
+  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 0)
+    throw CliError.usage(
+      `--file ${option}: no file's name contains "${text}"; the torrent's files:\n${listing(files)}`,
+    );
+  throw CliError.usage(
+    `--file ${option}: ${candidates.length} files match; give more of the name, or the number:\n${listing(candidates)}`,
+  );
+}
+
+/** "  3  S01/e03.mkv (350.0 MiB)" lines, at most 30 of them. */
+function listing(files: ListedFile[]): string {
+  const shown = files
+    .slice(0, 30)
+    .map((f) => `  ${String(f.index).padStart(3)}  ${f.path} (${bytes(f.size)})`);
+  if (files.length > shown.length) shown.push(`  … and ${files.length - shown.length} more`);
+  return shown.join('\n');
+}
+
+/**
+ * The subtitles to hand the player with `video`: its own, named after it (e02.srt, e02.en.srt,
+ * "e02 - English.srt") or in a folder named after it (Subs/e02/English.srt), then those that
+ * belong to no video (a film's Subs/English.srt). Not the other episodes' subtitles of a pack:
+ * mpv opens each file it is given before the first frame, and each may sit in a piece of its own
+ * that must be fetched first.
+ */
+export function subtitlesFor(video: ListedFile, files: ListedFile[]): ListedFile[] {
+  const stems = files.filter((f) => VIDEO.test(f.path)).map((f) => stemOf(f.path));
+  const subtitles = files.filter((f) => SUBTITLE.test(f.path));
+  const own = stemOf(video.path);
+  const mine = subtitles.filter((f) => belongsTo(f.path, own));
+  const nobodys = subtitles.filter((f) => !stems.some((stem) => belongsTo(f.path, stem)));
+  return [...mine, ...nobodys.filter((f) => !mine.includes(f))];
+}
+
+/** The file name without its extension, lower case: "s01/E02.mkv" -> "e02". */
+function stemOf(path: string): string {
+  return baseName(path)
+    .replace(/\.[^.]+$/, '')
+    .toLowerCase();
+}
+
+/** Named after the stem (the stem, then anything but a letter or digit), or in a folder named so. */
+function belongsTo(path: string, stem: string): boolean {
+  const lower = path.toLowerCase();
+  const name = baseName(lower);
+  const named = name.startsWith(stem) && !/[\p{L}\p{N}]/u.test(name.charAt(stem.length));
+  return named || lower.split('/').slice(0, -1).includes(stem);
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
 }

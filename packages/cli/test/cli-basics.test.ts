@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT, findExecutable, playerArgs } from '@dream/cli';
 import { describe, expect, it } from 'vitest';
+import { CliError } from '../src/errors.js';
+import { selectFile } from '../src/pick.js';
 import { fetchSelection } from '../src/selection.js';
 
 const bin = new URL('../dist/dream-cli.mjs', import.meta.url).pathname;
@@ -83,6 +85,64 @@ describe('what a stream fetches', () => {
     expect(fetchSelection(files, ['S01/e02.mkv', 'S01/e01.srt'])).toEqual([2, 4]);
     // A path the torrent lacks (a stale list) selects nothing, and a pad file's path never counts.
     expect(fetchSelection(files, ['S01/renamed.mkv', 'S01/.pad/123'])).toEqual([]);
+  });
+});
+
+describe('which file dream-cli stream plays, and with which subtitles', () => {
+  const MiB = 1 << 20;
+  const listed = (paths: [string, number][]) =>
+    paths.map(([path, size], index) => ({ index, path, size, url: `http://x/stream/ih/${index}` }));
+  const pack = listed([
+    ['S01/e01.mkv', 300 * MiB],
+    ['S01/e01.en.srt', 40_000],
+    ['S01/e02.mkv', 310 * MiB],
+    ['S01/e02.en.srt', 40_000],
+    ['S01/Subs/e02/French.srt', 40_000],
+    ['S01/notes.txt', 100],
+    ['S01/e10.mkv', 305 * MiB],
+    ['S01/e1.mkv', 1 * MiB],
+  ]);
+  const played = (option: string | undefined) => selectFile(pack, option).paths;
+  it("the largest video by default, with its own subtitles only, not the other episodes'", () => {
+    expect(played(undefined)).toEqual(['S01/e02.mkv', 'S01/e02.en.srt', 'S01/Subs/e02/French.srt']);
+  });
+  it('--file by number or by part of the name (any case; the video over its subtitle)', () => {
+    expect(played('0')).toEqual(['S01/e01.mkv', 'S01/e01.en.srt']);
+    expect(played('e01')).toEqual(['S01/e01.mkv', 'S01/e01.en.srt']);
+    expect(played('E10')).toEqual(['S01/e10.mkv']); // e1's name is a prefix of e10's: not its subtitles
+    expect(played('notes')).toEqual(['S01/notes.txt']);
+  });
+  it('--file that matches several files, none or no number: a usage error listing the files', () => {
+    const error = (option: string) => {
+      try {
+        selectFile(pack, option);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CliError);
+        expect((err as CliError).exitCode).toBe(EXIT.usage);
+        return (err as Error).message;
+      }
+      throw new Error(`--file ${option} was accepted`);
+    };
+    const several = error('e0');
+    expect(several).toContain('2 files match; give more of the name, or the number');
+    expect(several).toContain('    0  S01/e01.mkv (300.0 MiB)');
+    expect(several).toContain('    2  S01/e02.mkv (310.0 MiB)');
+    expect(several).not.toContain('e10.mkv');
+    expect(error('e09')).toContain(`no file's name contains "e09"; the torrent's files:\n    0  S01/e01.mkv`);
+    expect(error('12')).toContain("there is no file 12; the torrent's files:");
+  });
+  it("a film's unnamed subtitles go with it, a sample video or not", () => {
+    const film = listed([
+      ['Film (2020)/Film.2020.mkv', 4000 * MiB],
+      ['Film (2020)/Sample/sample.mkv', 20 * MiB],
+      ['Film (2020)/Subs/English.srt', 50_000],
+      ['Film (2020)/Film.2020.fr.srt', 50_000],
+    ]);
+    expect(selectFile(film, undefined).paths).toEqual([
+      'Film (2020)/Film.2020.mkv',
+      'Film (2020)/Film.2020.fr.srt',
+      'Film (2020)/Subs/English.srt',
+    ]);
   });
 });
 

@@ -66,10 +66,10 @@ interface Detail {
   files: { index: number; path: string; length: number; bytes: number; selected: boolean; pad: boolean }[];
 }
 
-async function streamPack(target: string, seederPort: number, record: string) {
+async function streamPack(target: string, seederPort: number, record: string, more: string[] = []) {
   const n = dreamNode();
   const child = n.spawnCli(
-    ['stream', target, '--peer', `127.0.0.1:${seederPort}`, '--player', fetchingMpv(record)],
+    ['stream', target, '--peer', `127.0.0.1:${seederPort}`, '--player', fetchingMpv(record), ...more],
     { FETCHING_MPV_RECORD: record },
   );
   let stderr = '';
@@ -136,6 +136,16 @@ describe('dream-cli stream on a season pack', () => {
       expect(byName(d, 'e02.mkv')?.bytes).toBe(0);
       expect(byName(d, 'e03.mkv')?.bytes).toBe(0);
       expect(byName(d, 'e01.mp4')?.bytes).toBe(byName(d, 'e01.mp4')?.length);
+
+      // Another episode, by part of its name: the stream adds it to the selection (the engine's rule
+      // for a file a player opens), and still not e02.
+      const record3 = join(dir, 'record-a3.txt');
+      const third = await streamPack(torrentPath, seederPort, record3, ['--file', 'E03']);
+      expect(third.status, third.stderr).toBe(EXIT.ok);
+      expect(readFileSync(record3, 'utf8').split(' ')[0]).toBe(sha1(readFileSync(join(pack, 'e03.mkv'))));
+      const after = await detailOf(made.infoHash);
+      expect(selectedNames(after)).toEqual(['e01.mp4', 'e01.srt', 'e03.mkv']);
+      expect(byName(after, 'e02.mkv')?.bytes).toBe(0);
     });
   });
 

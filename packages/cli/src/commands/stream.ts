@@ -133,7 +133,10 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
     .option('--player <player>', 'player to launch (default: general.player, mpv)')
     .option('--print-url', 'print the stream URL instead of launching a player')
     .option('--stdout', 'write the video bytes to stdout (e.g. | mpv -)')
-    .option('--file <index>', 'which file of a multi-file torrent (default: the largest video)')
+    .option(
+      '--file <n|name>',
+      'which file of a multi-file torrent: its number, or part of its name, e.g. e02 (default: the largest video)',
+    )
     .option(
       '--peer <host:port>',
       'also connect to this peer (a friend seeding it, a LAN box); repeatable',
