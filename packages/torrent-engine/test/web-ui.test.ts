@@ -199,7 +199,9 @@ describe('the web UI limits form', () => {
     );
     expect(message).toBe('Limits set: download 4.0 MiB/s, upload 512.0 KiB/s, until dream-torrent restarts.');
 
-    // Emptying a field lifts that limit.
+    // Emptying a field lifts that limit. (The button stays disabled until the page's refresh after
+    // the first change is done, after the message shows: a click before that would be ignored.)
+    await page.waitFor(`!document.querySelector('#limits button').disabled`, 10_000, 'the button again');
     await page.evaluate(
       `document.getElementById('limit-down').value = ''; document.querySelector('#limits button').click()`,
     );
