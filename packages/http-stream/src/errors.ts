@@ -27,6 +27,11 @@ export const ERROR_STATUS = {
   RANGE_NOT_SATISFIABLE: 416,
   /** Anything unexpected; the message says what. */
   INTERNAL: 500,
+  /**
+   * The source knows this torrent but cannot list its files yet, or no longer can (a magnet whose
+   * metadata has not come, a paused one, a failed one); the message says why and what to do.
+   */
+  NOT_READY: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -42,4 +47,12 @@ export interface HttpProblem {
 
 export function problem(code: ErrorCode, message: string): HttpProblem {
   return { status: ERROR_STATUS[code], body: { error: { code, message } } };
+}
+
+/**
+ * Thrown by a StreamSource's `files()` for a torrent it knows but cannot list: answered 503
+ * NOT_READY with the error's message, rather than 404 (which would say the torrent is unknown).
+ */
+export class SourceNotReady extends Error {
+  override readonly name = 'SourceNotReady';
 }

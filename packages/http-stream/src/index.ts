@@ -3,7 +3,14 @@ export { evaluatePreconditions, formatEtag, ifRangeHolds } from './conditional.j
 export { contentTypeFor, isMedia } from './content-type.js';
 export { allowedOrigin, installCors } from './cors.js';
 export { crossSiteAllowed, crossSiteGuard, type FetchMetadata } from './cross-site.js';
-export { ERROR_STATUS, type ErrorBody, type ErrorCode, type HttpProblem, problem } from './errors.js';
+export {
+  ERROR_STATUS,
+  type ErrorBody,
+  type ErrorCode,
+  type HttpProblem,
+  problem,
+  SourceNotReady,
+} from './errors.js';
 export {
   hostGuard,
   hostnameOf,

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } f
 import { bodyStream } from './body.js';
 import { contentTypeFor, isMedia } from './content-type.js';
 import { crossSiteGuard } from './cross-site.js';
-import { type ErrorCode, type HttpProblem, problem } from './errors.js';
+import { type ErrorCode, type HttpProblem, problem, SourceNotReady } from './errors.js';
 import { planResponse } from './plan.js';
 import { fileUrlPart, parseFileSelector, parseInfohash } from './target.js';
 import type { SeekableFile, StreamSource } from './types.js';
@@ -65,7 +65,13 @@ export function streamRoutes(source: StreamSource, opts: StreamRoutesOptions = {
     if (infohash === undefined) {
       return problem('BAD_INFOHASH', 'an infohash is 40 hexadecimal digits or 32 base32 characters');
     }
-    const files = await source.files(infohash);
+    let files: SeekableFile[] | undefined;
+    try {
+      files = await source.files(infohash);
+    } catch (err) {
+      if (err instanceof SourceNotReady) return problem('NOT_READY', err.message);
+      throw err;
+    }
     if (files === undefined) return problem('UNKNOWN_TORRENT', `no torrent ${infohash} is loaded`);
     return { infohash, files };
   }

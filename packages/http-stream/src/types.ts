@@ -25,7 +25,10 @@ export interface SeekableFile {
 }
 
 export interface StreamSource {
-  /** The torrent's files in order (index = position), or undefined when the infohash is unknown. */
+  /**
+   * The torrent's files in order (index = position), or undefined when the infohash is unknown.
+   * Throws SourceNotReady (errors.ts) for a torrent it knows but cannot list, with why.
+   */
   files(infohash: string): Promise<SeekableFile[] | undefined> | SeekableFile[] | undefined;
   /** Optional: a display name for listings and playlists. */
   name?(infohash: string): string | undefined;

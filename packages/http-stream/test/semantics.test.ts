@@ -5,7 +5,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildStreamApp, formatEtag, MAX_RANGE_SPECS } from '../src/index.js';
+import { buildStreamApp, formatEtag, MAX_RANGE_SPECS, SourceNotReady } from '../src/index.js';
 import { expectedBytes, memorySource, newLog, parseMultipart, virtualFile } from './helpers.js';
 
 const IH = '0123456789abcdef0123456789abcdef01234567';
@@ -514,6 +514,35 @@ describe('listing and playlist', () => {
   it('answers 404 for an unknown torrent and 400 for a bad infohash', async () => {
     expect((await app.inject({ url: `/stream/${'e'.repeat(40)}/` })).statusCode).toBe(404);
     expect((await app.inject({ url: '/stream/nope.m3u' })).json().error.code).toBe('BAD_INFOHASH');
+  });
+
+  it("answers 503 with the source's reason for a torrent it knows but cannot list, for streams, listings and playlists", async () => {
+    const reason = 'torrent 77… is paused and its metadata has not arrived: resume it';
+    const notReady = buildStreamApp(
+      {
+        files: (ih) => {
+          if (ih === '7'.repeat(40)) throw new SourceNotReady(reason);
+          if (ih === '8'.repeat(40)) throw new Error('the disk is on fire');
+          return undefined;
+        },
+      },
+      { host: '127.0.0.1' },
+    );
+    for (const url of [
+      `/stream/${'7'.repeat(40)}/0`,
+      `/stream/${'7'.repeat(40)}/`,
+      `/stream/${'7'.repeat(40)}.m3u`,
+    ]) {
+      const res = await notReady.inject({ url, headers: { range: 'bytes=0-0' } });
+      expect(res.statusCode, url).toBe(503);
+      expect(res.json(), url).toEqual({ error: { code: 'NOT_READY', message: reason } });
+    }
+    // Any other throw is still an internal error (its text kept for the log), and the server goes on.
+    const internal = await notReady.inject({ url: `/stream/${'8'.repeat(40)}/0` });
+    expect(internal.statusCode).toBe(500);
+    expect(internal.json().error.code).toBe('INTERNAL');
+    expect((await notReady.inject({ url: `/stream/${'e'.repeat(40)}/0` })).statusCode).toBe(404);
+    await notReady.close();
   });
 
   it('serves an M3U of the media files with absolute, percent-encoded URLs', async () => {

@@ -44,6 +44,7 @@ function fakeTorrent(size: number) {
     infohash: meta.infohash,
     meta,
     store,
+    paused: false,
     whenReady: async () => {},
     addReader(r) {
       readers.set(r.id, r);

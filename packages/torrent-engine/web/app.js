@@ -146,10 +146,15 @@ function fileItem(infohash, file, subtitles) {
         class: 'play',
         'data-index': String(file.index),
         text: 'Play',
-        onclick: () => {
-          play(file.path, url, subtitles);
-          resumeFor(infohash, file.path).catch(() => {});
-        },
+        // Resumed first if paused: the stream would otherwise wait for pieces that never come.
+        onclick: () =>
+          resumeFor(infohash, file.path).then(
+            (resumed) => {
+              play(file.path, url, subtitles);
+              if (resumed) say(`${resumed} was paused: resumed to play ${file.path}.`);
+            },
+            (err) => say(err.message, true),
+          ),
       }),
     );
   }
@@ -305,10 +310,15 @@ async function watch(entry) {
   const subtitles = files
     .map((f, i) => ({ path: f.path, url: `/stream/${ih}/${i}` }))
     .filter((f) => SUBTITLE_FILE.test(f.path));
+  // Before the <video> asks: a magnet paused before its metadata came is refused at once (503).
+  const resumed = addedHere ? undefined : await resumeFor(ih, files[index].path);
   play(entry.title, `/stream/${ih}/${index}`, subtitles);
-  say(`Playing ${entry.title}: it starts as soon as peers send the first pieces.`);
+  say(
+    resumed
+      ? `${resumed} was paused: resumed to play ${files[index].path}.`
+      : `Playing ${entry.title}: it starts as soon as peers send the first pieces.`,
+  );
   if (addedHere) fetchOnly(ih, [files[index].path, ...subtitles.map((s) => s.path)]).catch(() => {});
-  else resumeFor(ih, files[index].path).catch(() => {});
 }
 
 /**
@@ -318,11 +328,11 @@ async function watch(entry) {
  */
 async function resumeFor(ih, path) {
   const t = await call('GET', `/api/torrents/${ih}`);
-  if (t.state !== 'paused') return;
+  if (t.state !== 'paused') return undefined;
   const file = t.files.find((f) => !f.pad && f.path === path);
-  if (file && file.bytes === file.length) return;
+  if (file && file.bytes === file.length) return undefined;
   await call('POST', `/api/torrents/${ih}/resume`);
-  say(`${t.name ?? 'The torrent'} was paused: resumed to play ${path}.`);
+  return t.name ?? 'The torrent';
 }
 
 /**

@@ -46,6 +46,9 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
     get store() {
       return torrent.store;
     },
+    get paused() {
+      return torrent.paused;
+    },
     whenReady(signal?: AbortSignal): Promise<void> {
       // On the torrent's events, not a poll: a listing for a magnet answers as soon as the
       // metadata is in and the storage open (a 50 ms poll cost 25 ms on average there).

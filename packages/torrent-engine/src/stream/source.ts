@@ -8,6 +8,7 @@
  * pieces are verified. And we read the media's duration from the same header bytes
  * (media-duration.ts), so windows are sized at the stream's real bit rate rather than a guess.
  */
+import { SourceNotReady } from '@dream/http-stream';
 import type { TorrentFile } from '../metainfo/index.js';
 import { estimateBytesPerSecond, primeRanges, primeReaders } from '../scheduler/index.js';
 import { createFileStream } from './file-stream.js';
@@ -21,6 +22,8 @@ const PROBE_TIMEOUT_MS = 120_000;
 
 export interface StreamSourceOptions {
   readaheadSeconds: number;
+  /** How long a listing waits for a magnet's metadata (default 60 s). */
+  metadataWaitMs?: number;
   /** Media duration when known (from the catalog), for a better bit rate than a guess. */
   durationSeconds?: (infohash: string, fileIndex: number) => number | undefined;
 }
@@ -50,10 +53,22 @@ export class TorrentStreamSource {
     const torrent = this.lookup(infohash.toLowerCase());
     if (!torrent) return undefined;
     if (!torrent.meta || !torrent.store) {
+      // A magnet paused before its metadata came cannot get it: said now, not after the wait.
+      if (torrent.paused && !torrent.meta) throw pausedWithoutMetadata(torrent.infohash);
+      const waitMs = this.opts.metadataWaitMs ?? METADATA_WAIT_MS;
+      const wait = AbortSignal.timeout(waitMs);
       try {
-        await torrent.whenReady(AbortSignal.timeout(METADATA_WAIT_MS));
-      } catch {
-        return undefined;
+        await torrent.whenReady(wait);
+      } catch (err) {
+        // Removed meanwhile: unknown now, as for any infohash not loaded.
+        if (!this.lookup(torrent.infohash)) return undefined;
+        if (torrent.paused && !torrent.meta) throw pausedWithoutMetadata(torrent.infohash);
+        if (wait.aborted) {
+          throw new SourceNotReady(
+            `no peer has sent torrent ${torrent.infohash}'s metadata (its list of files) within ${waitMs / 1000} s: it needs a peer that has the torrent (the magnet's peers or trackers, the DHT, or dream-cli stream --peer host:port); it is still being looked for`,
+          );
+        }
+        throw new SourceNotReady(`torrent ${torrent.infohash} cannot be read: ${(err as Error).message}`);
       }
     }
     const meta = torrent.meta!;
@@ -148,6 +163,12 @@ export class TorrentStreamSource {
       () => {},
     );
   }
+}
+
+function pausedWithoutMetadata(infohash: string): SourceNotReady {
+  return new SourceNotReady(
+    `torrent ${infohash} is paused and its metadata (its list of files) has not arrived: resume it to fetch it (POST /api/torrents/${infohash}/resume, or dream-cli stream, which resumes it)`,
+  );
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Uint8Array> {

@@ -32,6 +32,8 @@ export interface StreamableTorrent {
   readonly infohash: string;
   readonly meta: TorrentMeta | undefined;
   readonly store: VerifiedPieces | undefined;
+  /** Paused by the user: no peers, so a magnet's metadata cannot come. */
+  readonly paused: boolean;
   /** Resolves once the metadata is known and the piece store is open. */
   whenReady(signal?: AbortSignal): Promise<void>;
   /** The engine puts each registered reader's state() into every scheduler snapshot. */
