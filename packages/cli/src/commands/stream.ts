@@ -110,6 +110,21 @@ async function resolveTarget(
   };
 }
 
+/**
+ * A torrent paused earlier (`POST .../pause`, the web UI): asking to stream it is asking for it
+ * now. Left paused, the player would wait for pieces that never come, then time out. A file already
+ * complete on disk plays from there: then the torrent stays paused (no upload restarted). Without
+ * `playedPath` (a magnet's files are listed later) it is resumed.
+ */
+async function resumeIfPaused(engine: EngineApi, infohash: string, playedPath: string | undefined) {
+  const existing = await engine.detail(infohash);
+  if (existing.state !== 'paused') return;
+  const onDisk = existing.files.find((f) => !f.pad && f.path === playedPath);
+  if (onDisk && onDisk.bytes === onDisk.length) return;
+  await engine.resume(infohash);
+  process.stderr.write(`${existing.name ?? infohash} was paused in dream-torrent: resumed\n`);
+}
+
 /** ': <message>' from the stream server's error body, or nothing. */
 function streamMessage(body: string): string {
   const message = errorOf(body)?.message;
@@ -172,15 +187,7 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         if (!(err instanceof CliError && err.code === 'ENGINE_ALREADY_ADDED')) throw err;
         addedHere = false;
         if (opts.peer.length > 0) await engine.addPeers(target.infohash, opts.peer);
-        // Paused earlier (`POST .../pause`, the web UI): asking to stream it is asking for it now.
-        // Left paused, the player would wait for pieces that never come, then time out. A file
-        // already complete plays from disk: then the torrent stays paused (no upload restarted).
-        const existing = await engine.detail(target.infohash);
-        const onDisk = early && existing.files.find((f) => !f.pad && f.path === early.paths[0]);
-        if (existing.state === 'paused' && !(onDisk && onDisk.bytes === onDisk.length)) {
-          await engine.resume(target.infohash);
-          process.stderr.write(`${existing.name ?? target.infohash} was paused in dream-torrent: resumed\n`);
-        }
+        await resumeIfPaused(engine, target.infohash, early?.paths[0]);
       }
 
       const started = Date.now();
