@@ -159,6 +159,31 @@ describe('engine to engine', () => {
     }
   });
 
+  it("refuses a magnet's selection that its metadata shows wrong: a clear error, and nothing fetched", async () => {
+    const ih = seeder.list()[0]?.infohash as string;
+    const sixth = await loopbackEngine(join(dir, 'sixth-out'));
+    try {
+      // A magnet's files are unknown at the add, so its selection is checked when they are.
+      await sixth.add(
+        { magnet: `magnet:?xt=urn:btih:${ih}` },
+        { selected: [1, 99], peers: [{ host: '127.0.0.1', port: seeder.port }] },
+      );
+      for (let i = 0; i < 100 && sixth.detail(ih).state !== 'error'; i++)
+        await new Promise((r) => setTimeout(r, 20));
+      const d = sixth.detail(ih);
+      expect(d.state).toBe('error');
+      expect(d.error).toBe(
+        `the files selected when it was added (99) are not in this torrent, whose 3 files are numbered 0 to 2 (GET /api/torrents/${ih} lists them): remove it and add it again with those numbers`,
+      );
+      // It does not go on transferring in the error state (it did, from the peer that sent the metadata).
+      await new Promise((r) => setTimeout(r, 500));
+      expect(sixth.detail(ih).downloaded).toBe(0);
+      expect(sixth.detail(ih).peers).toBe(0);
+    } finally {
+      await sixth.stop();
+    }
+  });
+
   it("creates the main file's storage at the add, before any peer, but not for a paused torrent", async () => {
     const meta = seeder.torrent(seeder.list()[0]?.infohash as string)?.meta;
     const out = join(dir, 'prepared-out');

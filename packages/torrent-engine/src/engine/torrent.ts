@@ -257,6 +257,14 @@ export class Torrent extends EventEmitter {
       this.opening = (async () => {
         if (!this.paused) this.state = 'checking';
         try {
+          // A magnet's selection could not be checked at the add: it is now, before any file exists.
+          const sel = this.selection;
+          const outside = sel === 'all' ? [] : sel.filter((i) => i >= meta.files.length);
+          if (outside.length > 0) {
+            throw new Error(
+              `the files selected when it was added (${outside.join(', ')}) are not in this torrent, whose ${meta.files.length} files are numbered 0 to ${meta.files.length - 1} (GET /api/torrents/${this.infohash} lists them): remove it and add it again with those numbers`,
+            );
+          }
           const open = (root: string) =>
             PieceStore.open(meta, { root, contentPath: this.contentPath, resume: this.init.resume });
           let store: PieceStore;
@@ -303,6 +311,8 @@ export class Torrent extends EventEmitter {
           this.error = (err as Error).message;
           this.log.error({ err }, 'cannot open storage');
           this.emit('error', err);
+          // A magnet was active while its metadata came: its peers and sources stop with it.
+          await this.deactivate();
         }
       })();
     }
@@ -456,7 +466,8 @@ export class Torrent extends EventEmitter {
       if (!h.incoming) this.book.markClosed(h.remote, Date.now(), false);
       return false;
     };
-    if (this.stopped || this.paused || this.bannedIds.has(h.peerId)) return refuse();
+    if (this.stopped || this.paused || this.state === 'error' || this.bannedIds.has(h.peerId))
+      return refuse();
     if (this.book.isBanned(h.remote)) return refuse();
     for (const p of this.peers.values()) if (p.peerId === h.peerId) return refuse();
     if (!counted) this.host.connectionOpened();
@@ -691,7 +702,7 @@ export class Torrent extends EventEmitter {
   private plan(): void {
     const store = this.store;
     const meta = this.meta;
-    if (!store || !meta || this.paused || this.stopped) return;
+    if (!store || !meta || this.paused || this.stopped || this.state === 'error') return;
     if (this.isDone() && this.readers.size === 0) return;
     const now = Date.now();
     const inFlight: InFlightRequest[] = [];
