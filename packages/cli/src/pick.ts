@@ -11,6 +11,12 @@ import { bytes } from './format.js';
 
 const VIDEO = /\.(mp4|m4v|mkv|webm|avi|mov|ts|m2ts|ogv|mpg|mpeg|wmv|flv)$/i;
 const SUBTITLE = /\.(srt|vtt|ass|ssa|sub)$/i;
+/**
+ * Subtitle files handed to the player at most: a film has a few dozen languages at the very most,
+ * and a torrent with thousands (hostile, or a dump) must not become thousands of player arguments
+ * and fetches before the first frame. The video's own come first.
+ */
+const MAX_SUBTITLES = 40;
 
 export async function pickResult(
   results: SearchResult[],
@@ -76,7 +82,7 @@ export function selectFile(
   fileOption: string | undefined,
 ): { url: string; subtitles: string[]; paths: string[] } {
   const video = fileOption === undefined ? mainFile(files) : fileByOption(files, fileOption);
-  const subtitles = subtitlesFor(video, files);
+  const subtitles = subtitlesFor(video, files).slice(0, MAX_SUBTITLES);
   return {
     url: video.url,
     subtitles: subtitles.map((s) => s.url),

@@ -131,6 +131,19 @@ describe('which file dream-cli stream plays, and with which subtitles', () => {
     expect(error('e09')).toContain(`no file's name contains "e09"; the torrent's files:\n    0  S01/e01.mkv`);
     expect(error('12')).toContain("there is no file 12; the torrent's files:");
   });
+  it('at most 40 subtitles, its own first, however many the torrent has', () => {
+    const many = listed([
+      ['v/film.mkv', 900 * MiB],
+      ...Array.from({ length: 5000 }, (_, i): [string, number] => [
+        `v/subs/${String(i).padStart(4, '0')}.srt`,
+        10,
+      ]),
+      ['v/film.en.srt', 10],
+    ]);
+    const paths = selectFile(many, undefined).paths;
+    expect(paths.length).toBe(1 + 40);
+    expect(paths.slice(0, 3)).toEqual(['v/film.mkv', 'v/film.en.srt', 'v/subs/0000.srt']);
+  });
   it("a film's unnamed subtitles go with it, a sample video or not", () => {
     const film = listed([
       ['Film (2020)/Film.2020.mkv', 4000 * MiB],
