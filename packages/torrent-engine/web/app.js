@@ -12,6 +12,8 @@ const PLAYABLE = /^(video|audio)\//;
 /** What dream-cli stream picks by default too: the largest video file. */
 const VIDEO_FILE = /\.(mp4|m4v|mkv|webm|mov|avi|ogv|ts|mpe?g|wmv|flv)$/i;
 const SUBTITLE_FILE = /\.vtt$/i;
+/** Subtitle tracks at most, as dream-cli stream: a torrent with thousands must not become thousands of tracks. */
+const MAX_TRACKS = 40;
 const NOT_ANSWERING = 'dream-torrent is not answering';
 
 const rows = new Map(); // infohash -> { root, fields, files }
@@ -173,6 +175,7 @@ async function showFiles(infohash, row) {
     const files = await listings.get(infohash);
     const subtitles = files
       .filter((f) => f.type.startsWith('text/vtt'))
+      .slice(0, MAX_TRACKS)
       .map((f) => ({ path: f.path, url: ownStreamUrl(f.url) }))
       .filter((s) => s.url !== undefined);
     row.files.replaceChildren(...files.map((f) => fileItem(infohash, f, subtitles)));
@@ -309,7 +312,8 @@ async function watch(entry) {
   const ih = encodeURIComponent(entry.infohash);
   const subtitles = files
     .map((f, i) => ({ path: f.path, url: `/stream/${ih}/${i}` }))
-    .filter((f) => SUBTITLE_FILE.test(f.path));
+    .filter((f) => SUBTITLE_FILE.test(f.path))
+    .slice(0, MAX_TRACKS);
   // Before the <video> asks: a magnet paused before its metadata came is refused at once (503).
   const resumed = addedHere ? undefined : await resumeFor(ih, files[index].path);
   play(entry.title, `/stream/${ih}/${index}`, subtitles);
