@@ -208,6 +208,8 @@ describe('control API', () => {
       ['GET', '/api/nothing', undefined, 'not-found'],
       ['PUT', `/api/torrents/${infohash}/files`, { selected: [7] }, 'invalid-selection'],
       ['PUT', `/api/torrents/${infohash}/files`, { selected: 'some' }, 'invalid-selection'],
+      ['PUT', `/api/torrents/${infohash}/files`, { selected: [-1] }, 'invalid-selection'],
+      ['POST', '/api/torrents', { infohash: 'e'.repeat(40), selected: [0, -2] }, 'invalid-selection'],
       ['POST', `/api/torrents/${infohash}/peers`, { peers: ['nohost'] }, 'invalid-peer'],
       ['POST', `/api/torrents/${infohash}/peers`, { host: '127.0.0.1', port: 0 }, 'invalid-peer'],
       ['DELETE', `/api/torrents/${infohash}?deleteData=maybe`, undefined, 'bad-request'],

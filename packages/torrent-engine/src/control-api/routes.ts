@@ -198,8 +198,8 @@ function parseLimits(body: unknown): { upload?: number; download?: number } {
 
 function parseSelection(v: unknown): number[] | 'all' {
   if (v === 'all') return 'all';
-  if (Array.isArray(v) && v.every((i) => Number.isInteger(i))) return v as number[];
-  throw new EngineError('invalid-selection', 'selected is "all" or an array of file indices');
+  if (Array.isArray(v) && v.every((i) => Number.isInteger(i) && i >= 0)) return v as number[];
+  throw new EngineError('invalid-selection', 'selected is "all" or an array of file indices (0, 1, …)');
 }
 
 /** `hashed` of a seed-in-place add: createTorrent's verdict on the files it just read. */

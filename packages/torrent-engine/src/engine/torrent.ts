@@ -259,7 +259,7 @@ export class Torrent extends EventEmitter {
         try {
           // A magnet's selection could not be checked at the add: it is now, before any file exists.
           const sel = this.selection;
-          const outside = sel === 'all' ? [] : sel.filter((i) => i >= meta.files.length);
+          const outside = sel === 'all' ? [] : sel.filter((i) => i < 0 || i >= meta.files.length);
           if (outside.length > 0) {
             throw new Error(
               `the files selected when it was added (${outside.join(', ')}) are not in this torrent, whose ${meta.files.length} files are numbered 0 to ${meta.files.length - 1} (GET /api/torrents/${this.infohash} lists them): remove it and add it again with those numbers`,
