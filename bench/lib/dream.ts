@@ -106,15 +106,19 @@ export const dream: Contender = {
       // It exits once it has printed the URL (or its player quit); stop() must not signal its PID
       // after that (reusable).
       let cliExited = false;
+      let stopping = false;
       void cli.exited.then((code) => {
         cliExited = true;
-        if (code !== 0) process.stderr.write(`dream-cli stream failed (status ${code}): ${cli.describe()}\n`);
+        // Not when the bench stopped it itself (a status null: killed, its player with it).
+        if (code !== 0 && !stopping)
+          process.stderr.write(`dream-cli stream failed (status ${code}): ${cli.describe()}\n`);
       });
       return {
         askedAt,
         url: `${base}/stream/${request.infoHash}/${request.fileIndex}`,
         pid: child.pid,
         stop: async () => {
+          stopping = true;
           if (!cliExited) await cli.stop();
           await child.stop();
         },
