@@ -16,7 +16,13 @@ import { bytes } from '../format.js';
 import { errorOf, httpOpen, httpText } from '../http.js';
 import { type GlobalOptions, output } from '../output.js';
 import { type ListedFile, listKnownFiles, pickResult, selectFile } from '../pick.js';
-import { describePlayerEnd, findExecutable, launchPlayer, type PlayerEnd } from '../player.js';
+import {
+  describePlayerEnd,
+  findExecutable,
+  launchPlayer,
+  type PlayerEnd,
+  type PlayOptions,
+} from '../player.js';
 import { type EngineFile, fetchSelection, narrowToStream } from '../selection.js';
 
 interface StreamOptions {
@@ -273,74 +279,88 @@ export function registerStreamCommand(program: Command, globals: () => GlobalOpt
         return;
       }
 
-      // The player starts now, not once the first piece is there: its own start-up (mpv: 300-500
+      // The player starts now, not once the first piece is there: its own start-up (mpv: 150-270
       // ms here before it asks for a byte) overlaps the download, and the stream holds its first
       // request until verified bytes are there. The status line goes on until then. With the files
       // known beforehand (a .torrent, a catalog title) it does not wait for a magnet's metadata
       // either: the stream holds the request until the metadata is in, too.
       if (tty) process.stderr.write('\r\x1b[K');
       process.stderr.write(`playing ${target.title ?? target.infohash} in ${player}\n`);
-      // A stream that fails before its first piece (the torrent was removed, storage failed) stops
-      // the player: it would wait for bytes that never come.
-      let child: ReturnType<typeof launchPlayer> | undefined;
-      let streamFailure: unknown;
-      let firstBytesCame = false;
-      firstPiece.then(
-        () => {
-          firstBytesCame = true;
-        },
-        (err: unknown) => {
-          if (gaveUp.signal.aborted) return;
-          streamFailure = err;
-          child?.kill('SIGTERM');
-        },
-      );
-      // Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
-      let interrupted = false;
-      const onSignal = () => {
-        interrupted = true;
-        child?.kill('SIGTERM');
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      const playerStarted = Date.now();
-      let end: PlayerEnd;
-      try {
-        const launched = launchPlayer(player, {
+      await playUntilExit(
+        player,
+        {
           url,
           ...(target.title ? { title: target.title } : {}),
           subtitles,
           cacheSeconds: config.general.player_cache_seconds,
-        });
-        child = launched;
-        end = await new Promise<PlayerEnd>((resolve, reject) => {
-          launched.once('exit', (code, signal) => resolve({ code, signal }));
-          // A player that cannot be started at all (spawn's 'error' comes without an 'exit').
-          launched.once('error', (err) =>
-            reject(
-              new CliError('PLAYER_FAILED', `could not start ${player}: ${err.message}`, EXIT.playerFailed),
-            ),
-          );
-        });
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        // Whichever way the player went: stop waiting for the first piece, or the CLI would stay.
-        gaveUp.abort();
-      }
-      if (streamFailure !== undefined) throw streamFailure;
-      if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
-      if (end.code === 0) return;
-      if (!firstBytesCame) {
-        // The player gave up waiting (its own network timeout: 60 s for mpv) before a slow swarm
-        // delivered the first piece.
-        const waited = ((Date.now() - playerStarted) / 1000).toFixed(1);
-        throw new CliError(
-          'PLAYER_FAILED',
-          `${player} ${describePlayerEnd(end)} after ${waited} s, before the stream's first bytes were there: the peers may be slow; try again, or use --print-url, which waits for them`,
-          EXIT.playerFailed,
-        );
-      }
-      throw new CliError('PLAYER_FAILED', `${player} ${describePlayerEnd(end)}`, EXIT.playerFailed);
+        },
+        firstPiece,
+        gaveUp,
+      );
     });
+}
+
+/**
+ * Runs the player until it exits, and says how it ended. A stream that fails before its first piece
+ * (the torrent was removed, storage failed) stops the player: it would wait for bytes that never
+ * come. Ctrl-C (or a SIGTERM) stops the player too, and we leave as interrupted, not as failed.
+ */
+async function playUntilExit(
+  player: string,
+  play: PlayOptions,
+  firstPiece: Promise<void>,
+  gaveUp: AbortController,
+): Promise<void> {
+  let child: ReturnType<typeof launchPlayer> | undefined;
+  let streamFailure: unknown;
+  let firstBytesCame = false;
+  firstPiece.then(
+    () => {
+      firstBytesCame = true;
+    },
+    (err: unknown) => {
+      if (gaveUp.signal.aborted) return;
+      streamFailure = err;
+      child?.kill('SIGTERM');
+    },
+  );
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    child?.kill('SIGTERM');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const playerStarted = Date.now();
+  let end: PlayerEnd;
+  try {
+    const launched = launchPlayer(player, play);
+    child = launched;
+    end = await new Promise<PlayerEnd>((resolve, reject) => {
+      launched.once('exit', (code, signal) => resolve({ code, signal }));
+      // A player that cannot be started at all (spawn's 'error' comes without an 'exit').
+      launched.once('error', (err) =>
+        reject(new CliError('PLAYER_FAILED', `could not start ${player}: ${err.message}`, EXIT.playerFailed)),
+      );
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // Whichever way the player went: stop waiting for the first piece, or the CLI would stay.
+    gaveUp.abort();
+  }
+  if (streamFailure !== undefined) throw streamFailure;
+  if (interrupted) throw new CliError('INTERRUPTED', `stopped ${player}`, EXIT.interrupted);
+  if (end.code === 0) return;
+  if (!firstBytesCame) {
+    // The player gave up waiting (its own network timeout: 60 s for mpv) before a slow swarm
+    // delivered the first piece.
+    const waited = ((Date.now() - playerStarted) / 1000).toFixed(1);
+    throw new CliError(
+      'PLAYER_FAILED',
+      `${player} ${describePlayerEnd(end)} after ${waited} s, before the stream's first bytes were there: the peers may be slow; try again, or use --print-url, which waits for them`,
+      EXIT.playerFailed,
+    );
+  }
+  throw new CliError('PLAYER_FAILED', `${player} ${describePlayerEnd(end)}`, EXIT.playerFailed);
 }
