@@ -59,9 +59,9 @@ export class EngineApi {
   resume(infohash: string): Promise<TorrentSummary> {
     return this.call('POST', `/api/torrents/${infohash}/resume`);
   }
-  /** Which files the engine fetches, by the engine's indices (pad files counted). */
-  selectFiles(infohash: string, selected: number[]): Promise<TorrentDetail> {
-    return this.call('PUT', `/api/torrents/${infohash}/files`, { selected });
+  /** Which files the engine fetches, by path (the engine maps paths to its indices). */
+  selectPaths(infohash: string, paths: readonly string[]): Promise<TorrentDetail> {
+    return this.call('PUT', `/api/torrents/${infohash}/files`, { paths });
   }
   files(infohash: string): Promise<FileListing> {
     return this.call('GET', `/stream/${infohash}/`);

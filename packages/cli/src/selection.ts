@@ -6,7 +6,8 @@
  * selection they gave it (the engine adds a streamed file to it by itself).
  *
  * The engine numbers files with the pad files of hybrid torrents counted, the stream listing
- * without them, so the files are matched by path.
+ * without them: a .torrent's own list (parsed here with the engine's parser) gives the indices for
+ * the add; otherwise the engine is given paths and maps them itself.
  */
 import type { EngineApi } from './engine-api.js';
 
@@ -24,16 +25,9 @@ export function fetchSelection(engineFiles: readonly EngineFile[], paths: readon
 
 /**
  * Narrows a torrent whose metadata is known to the files at `paths`. Best effort: the stream plays
- * either way, and when this fails (the daemon went away, a path the torrent does not have) the
- * torrent keeps every file selected, as before; nothing is lost.
+ * either way, and when this fails (the daemon went away, a path the torrent does not have: a stale
+ * listing) the torrent keeps every file selected, as before; nothing is lost.
  */
 export async function narrowToStream(engine: EngineApi, infohash: string, paths: readonly string[]) {
-  try {
-    const { files } = await engine.detail(infohash);
-    // The played file first: if the torrent has no such path (a stale listing), leave it all.
-    if (!files.some((f) => !f.pad && f.path === paths[0])) return;
-    await engine.selectFiles(infohash, fetchSelection(files, paths));
-  } catch {
-    // see above
-  }
+  await engine.selectPaths(infohash, paths).catch(() => {});
 }

@@ -131,6 +131,9 @@ describe('control API', () => {
     const sel = await call('PUT', `/api/torrents/${infohash}/files`, { selected: [1] });
     expect(sel.status).toBe(200);
     expect(sel.json?.files.map((f: { selected: boolean }) => f.selected)).toEqual([false, true]);
+    // By path, as a client knows files from the stream listing.
+    const byPath = await call('PUT', `/api/torrents/${infohash}/files`, { paths: ['album/a.flac'] });
+    expect(byPath.json?.files.map((f: { selected: boolean }) => f.selected)).toEqual([true, false]);
     expect((await call('PUT', `/api/torrents/${infohash}/files`, { selected: 'all' })).status).toBe(200);
     expect((await call('POST', `/api/torrents/${infohash}/resume`)).json?.state).toMatch(
       /seeding|downloading|checking/,
@@ -209,6 +212,8 @@ describe('control API', () => {
       ['PUT', `/api/torrents/${infohash}/files`, { selected: [7] }, 'invalid-selection'],
       ['PUT', `/api/torrents/${infohash}/files`, { selected: 'some' }, 'invalid-selection'],
       ['PUT', `/api/torrents/${infohash}/files`, { selected: [-1] }, 'invalid-selection'],
+      ['PUT', `/api/torrents/${infohash}/files`, { paths: ['album/c.flac'] }, 'invalid-selection'],
+      ['PUT', `/api/torrents/${infohash}/files`, { paths: 'album/a.flac' }, 'invalid-selection'],
       ['POST', '/api/torrents', { infohash: 'e'.repeat(40), selected: [0, -2] }, 'invalid-selection'],
       ['POST', `/api/torrents/${infohash}/peers`, { peers: ['nohost'] }, 'invalid-peer'],
       ['POST', `/api/torrents/${infohash}/peers`, { host: '127.0.0.1', port: 0 }, 'invalid-peer'],

@@ -341,17 +341,13 @@ async function resumeFor(ih, path) {
 
 /**
  * As dream-cli stream does: a torrent added to play one file fetches that file and its subtitles,
- * not the rest of a pack. Once the metadata is in (the listing waits for it), the engine's files
- * (numbered with the pad files of hybrid torrents, which the listing leaves out) are matched by
- * path. Best effort: on failure the torrent keeps every file, as before.
+ * not the rest of a pack. Once the metadata is in (the listing waits for it), by path: the engine
+ * maps paths to its indices. Best effort: on failure (a stale entry naming a file the torrent does
+ * not have) the torrent keeps every file, as before.
  */
 async function fetchOnly(ih, paths) {
   await call('GET', `/stream/${ih}/`);
-  const { files } = await call('GET', `/api/torrents/${ih}`);
-  if (!files.some((f) => !f.pad && f.path === paths[0])) return; // a stale entry: leave it all
-  const wanted = new Set(paths);
-  const selected = files.filter((f) => !f.pad && wanted.has(f.path)).map((f) => f.index);
-  await call('PUT', `/api/torrents/${ih}/files`, { selected });
+  await call('PUT', `/api/torrents/${ih}/files`, { paths });
 }
 
 function resultItem({ entry }) {

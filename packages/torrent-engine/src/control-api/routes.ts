@@ -116,6 +116,8 @@ export function controlApi(engine: Engine, opts: ControlApiOptions): FastifyPlug
 
     app.put<{ Params: { infohash: string } }>('/api/torrents/:infohash/files', async (req) => {
       const body = asObject(req.body);
+      if (body.paths !== undefined)
+        return engine.selectFilePaths(req.params.infohash, parsePaths(body.paths));
       return engine.selectFiles(req.params.infohash, parseSelection(body.selected));
     });
 
@@ -200,6 +202,12 @@ function parseSelection(v: unknown): number[] | 'all' {
   if (v === 'all') return 'all';
   if (Array.isArray(v) && v.every((i) => Number.isInteger(i) && i >= 0)) return v as number[];
   throw new EngineError('invalid-selection', 'selected is "all" or an array of file indices (0, 1, …)');
+}
+
+function parsePaths(v: unknown): string[] {
+  if (Array.isArray(v) && v.length <= MAX_FILES && v.every((p) => typeof p === 'string'))
+    return v as string[];
+  throw new EngineError('invalid-selection', `paths is an array of at most ${MAX_FILES} file paths`);
 }
 
 /** `hashed` of a seed-in-place add: createTorrent's verdict on the files it just read. */

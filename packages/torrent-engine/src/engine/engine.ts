@@ -258,6 +258,28 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.get(infohash).detail();
   }
 
+  /**
+   * Selects the files at these paths (as the stream listing and the detail name them), and only
+   * them. Clients know files by path; the indices count hybrid torrents' pad files, which the stream
+   * listing leaves out, so the mapping is done here, once.
+   */
+  selectFilePaths(infohash: string, paths: string[]): TorrentDetail {
+    const t = this.get(infohash);
+    if (!t.meta)
+      throw new EngineError('metadata-pending', 'the metadata is not known yet; try again once it is');
+    const byPath = new Map(t.meta.files.filter((f) => !f.pad).map((f) => [f.path, f.index]));
+    const indices = paths.map((p) => {
+      const index = byPath.get(p);
+      if (index === undefined)
+        throw new EngineError(
+          'invalid-selection',
+          `the torrent has no file "${p}" (GET /api/torrents/${t.infohash} lists them)`,
+        );
+      return index;
+    });
+    return this.selectFiles(infohash, indices);
+  }
+
   selectFiles(infohash: string, selection: number[] | 'all'): TorrentDetail {
     const t = this.get(infohash);
     if (!t.meta)
