@@ -203,6 +203,14 @@ describe('PieceStore: layout', () => {
       const got = Buffer.from(await store.read(f.index, 0, f.length));
       expect(got.equals(f.pad ? Buffer.alloc(f.length) : (originals[f.path] as Buffer))).toBe(true);
     }
+    // Into reused memory (the seeding cache's): every byte overwritten, a pad file's with zeros.
+    for (let i = 0; i < meta.pieceCount; i++) {
+      const into = new Uint8Array(meta.pieceSize(i)).fill(0xff);
+      await store.readPieceInto(i, into);
+      const start = i * meta.pieceLength;
+      expect(Buffer.from(into).equals(data.subarray(start, start + into.length))).toBe(true);
+    }
+    await expect(store.readPieceInto(0, new Uint8Array(3))).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
     await store.close();
   });
 

@@ -165,11 +165,10 @@ export class Torrent extends EventEmitter {
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
   private readonly pool = new BufferPool();
-  private readonly cache = new PieceCache((i) => {
+  private readonly cache = new PieceCache((i, into) => {
     const store = this.store;
-    const meta = this.meta;
-    if (!store || !meta) return Promise.reject(new Error('no storage'));
-    return store.readBlock(i, 0, meta.pieceSize(i));
+    if (!store) return Promise.reject(new Error('no storage'));
+    return store.readPieceInto(i, into);
   });
   /** Blocks of pieces that failed their hash check, kept to convict the sender (smart ban). */
   private readonly suspects = new Map<number, BlockPrint[]>();

@@ -313,6 +313,23 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
 
   // ---- reading ---------------------------------------------------------------------------------
 
+  /**
+   * A whole verified piece into `into` (exactly the piece's size), for memory that is reused: every
+   * byte is overwritten, pad files' with zeros.
+   */
+  async readPieceInto(index: number, into: Uint8Array): Promise<void> {
+    this.checkOpen();
+    this.checkPiece(index);
+    const size = this.meta.pieceSize(index);
+    if (into.length !== size)
+      throw new StorageError(
+        'OUT_OF_RANGE',
+        `a buffer of ${into.length} bytes for piece ${index} of ${size}`,
+      );
+    if (!this.have.get(index)) throw new StorageError('NOT_VERIFIED', `piece ${index} is not verified`);
+    await this.readRange(index * this.meta.pieceLength, size, into);
+  }
+
   /** A block of a verified piece (for peers). */
   async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
     this.checkOpen();
@@ -376,9 +393,9 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
    * Read torrent bytes from verified pieces. A short read means a file shrank behind our back: the
    * affected pieces are no longer had, and we refuse rather than serve zeros as data.
    */
-  private async readRange(start: number, length: number): Promise<Uint8Array> {
-    const buf = new Uint8Array(length);
-    const complete = await this.fill(buf, start);
+  private async readRange(start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+    const buf = into ?? new Uint8Array(length);
+    const complete = await this.fill(buf, start, into !== undefined);
     if (!complete) {
       const first = Math.floor(start / this.meta.pieceLength);
       const last = Math.floor((start + length - 1) / this.meta.pieceLength);
@@ -395,9 +412,14 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     return buf;
   }
 
-  /** Fill `buf` with torrent bytes from `start` (pad = zeros). False when a file is short or missing. */
-  private async fill(buf: Uint8Array, start: number): Promise<boolean> {
-    const segments = this.layout.segments(start, buf.length).filter((s) => !s.file.pad);
+  /**
+   * Fill `buf` with torrent bytes from `start` (pad = zeros: already, in a new buffer; written, in
+   * a reused one). False when a file is short or missing.
+   */
+  private async fill(buf: Uint8Array, start: number, reused = false): Promise<boolean> {
+    const all = this.layout.segments(start, buf.length);
+    if (reused) for (const s of all) if (s.file.pad) buf.fill(0, s.rangeOffset, s.rangeOffset + s.length);
+    const segments = all.filter((s) => !s.file.pad);
     const results = await Promise.all(segments.map((s) => this.readSegment(buf, s)));
     return results.every(Boolean);
   }

@@ -12,6 +12,7 @@
  * messages in one syscall.
  */
 import type { Socket } from 'node:net';
+import { socketLoans } from './socket-loans.js';
 
 /** The part of a streamx Readable (the wire) the pump uses. */
 export interface ChunkSource {
@@ -22,12 +23,14 @@ export interface ChunkSource {
 
 /**
  * `transform` (MSE's RC4) sees every chunk once, in order, before it is written: a stream cipher's
- * state follows the bytes on the wire.
+ * state follows the bytes on the wire. Every chunk is given back to `loans` (socket-loans) exactly
+ * once, when the socket no longer needs it: written, failed, dropped, or copied by `transform`.
  */
 export function pumpCoalesced(
   source: ChunkSource,
   socket: Socket,
   transform?: (chunk: Uint8Array) => Uint8Array,
+  loans = socketLoans,
 ): void {
   let corked = false;
   const uncork = () => {
@@ -40,15 +43,29 @@ export function pumpCoalesced(
     source.resume();
   };
   source.on('data', (chunk) => {
-    if (socket.destroyed) return;
+    if (socket.destroyed) {
+      loans.giveBack(chunk);
+      return;
+    }
     if (!corked) {
       corked = true;
       socket.cork();
       process.nextTick(uncork);
     }
+    let written: boolean;
+    if (transform) {
+      // The cipher's output is a copy: the chunk is free as soon as it is encrypted.
+      const out = transform(chunk);
+      loans.giveBack(chunk);
+      written = socket.write(out);
+    } else {
+      // Node calls back once the kernel has the bytes, or with an error when the socket is
+      // destroyed first (buffered writes included): either way the chunk is no longer read.
+      written = socket.write(chunk, () => loans.giveBack(chunk));
+    }
     // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains (one
     // listener however many chunks were already on their way when it paused).
-    if (!socket.write(transform ? transform(chunk) : chunk) && !waitingForDrain) {
+    if (!written && !waitingForDrain) {
       waitingForDrain = true;
       source.pause();
       socket.once('drain', resume);
