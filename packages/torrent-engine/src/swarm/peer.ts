@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import { Bitfield, type PeerAddress } from '../bitfield.js';
 import type { GuardedWire } from '../wire/guarded-wire.js';
+import { UploadGate } from './upload-gate.js';
 
 export interface InFlight {
   piece: number;
@@ -53,6 +54,8 @@ export class Peer {
   snubbed = false;
   /** Cap on our outstanding requests to it: its BEP 10 `reqq` (default 250, libtorrent's). */
   maxOutstanding = 250;
+  /** Its requests to us, answered no faster than the connection takes the bytes. */
+  readonly uploads: UploadGate;
   closed = false;
   /** Payload bytes this connection brought in verified pieces (for "useful" accounting). */
   usefulBytes = 0;
@@ -82,6 +85,9 @@ export class Peer {
     this.peerId = opts.peerId;
     this.rttMs = opts.rttMs;
     this.encryption = opts.encryption ?? 'none';
+    const { socket, wire } = opts;
+    this.uploads = new UploadGate(() => socket.writableLength + wire.outgoingBytes());
+    socket.on('drain', () => this.uploads.drained());
   }
 
   /** Builds `has` from the wire's view once the piece count is known (after metadata for magnets). */
@@ -106,6 +112,7 @@ export class Peer {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.uploads.close();
     this.wire.destroy();
     this.socket.destroy();
   }

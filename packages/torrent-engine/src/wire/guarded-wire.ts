@@ -51,6 +51,16 @@ export class GuardedWire extends Wire {
    */
   private readonly cancelled = new Set<string>();
 
+  /**
+   * Bytes the wire has produced and its reader (the write pump) has not taken yet: they pile up
+   * here while the pump waits for the socket to drain. streamx keeps the count as
+   * `_readableState.buffered` (streamx is pinned with bittorrent-protocol).
+   */
+  outgoingBytes(): number {
+    const state = (this as unknown as { _readableState: { buffered?: number } | null })._readableState;
+    return state?.buffered ?? 0;
+  }
+
   constructor(opts: GuardedWireOptions) {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
     this.pieceCount = opts.pieceCount;

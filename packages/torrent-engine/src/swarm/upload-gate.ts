@@ -1,0 +1,76 @@
+/**
+ * Answers one peer's requests no faster than its connection takes the bytes: at most
+ * UPLOAD_QUEUE_BYTES answered (or being read for it) and not yet handed to the kernel. The rest of
+ * its requests wait here as a few numbers, not as blocks in memory.
+ *
+ * Why: bittorrent-protocol queues every answer in the wire until the socket takes it, and a peer
+ * may have MAX_PEER_REQUESTS (500) requests of up to 128 KiB queued at us. Answered at once, a peer
+ * that asks a lot and reads slowly (or not at all) pinned up to 64 MiB of piece memory; a fast
+ * libtorrent leecher on loopback kept ~8 MiB queued, and with it about as many evicted 1 MiB pieces
+ * alive, which was most of the seeding daemon's memory above its idle size.
+ */
+
+/** Per connection: enough to keep a fast link busy while the next pieces are read (page cache: ~1 ms). */
+export const UPLOAD_QUEUE_BYTES = 2 * 1024 * 1024;
+
+export class UploadGate {
+  private readonly waiting: { bytes: number; serve: (done: () => void) => void }[] = [];
+  private head = 0;
+  /** Bytes of answers being read (not yet in the wire). */
+  private reading = 0;
+  private closed = false;
+
+  /**
+   * `queued`: bytes the connection holds and the kernel does not have yet (the wire's outgoing
+   * buffer and the socket's). Call `drained` when the socket drains.
+   */
+  constructor(
+    private readonly queued: () => number,
+    private readonly limit = UPLOAD_QUEUE_BYTES,
+  ) {}
+
+  /**
+   * Runs `serve` now if the queue has room, otherwise once it has; `serve` calls `done` once its
+   * answer is in the wire (or failed).
+   */
+  submit(bytes: number, serve: (done: () => void) => void): void {
+    if (this.closed) return;
+    this.waiting.push({ bytes, serve });
+    this.drained();
+  }
+
+  /** The socket took bytes (or an answer was handed over): serve what fits now. */
+  drained(): void {
+    while (!this.closed && this.head < this.waiting.length) {
+      const next = this.waiting[this.head] as { bytes: number; serve: (done: () => void) => void };
+      const inFlight = this.queued() + this.reading;
+      // An empty connection always takes one answer, whatever its size: no request waits forever.
+      if (inFlight > 0 && inFlight + next.bytes > this.limit) return;
+      this.head++;
+      if (this.head > 64 && this.head * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.head);
+        this.head = 0;
+      }
+      this.reading += next.bytes;
+      let finished = false;
+      next.serve(() => {
+        if (finished) return;
+        finished = true;
+        this.reading -= next.bytes;
+        this.drained();
+      });
+    }
+  }
+
+  /** Requests waiting for room. */
+  get waitingCount(): number {
+    return this.waiting.length - this.head;
+  }
+
+  /** The connection is gone: waiting requests are dropped. */
+  close(): void {
+    this.closed = true;
+    this.waiting.length = 0;
+    this.head = 0;
+  }
+}
