@@ -1,10 +1,12 @@
 // The wire's writes to its socket, on real loopback sockets: a turn's messages leave in one write,
-// in order, and a slow reader pauses the writer instead of growing a buffer.
+// in order, a slow reader pauses the writer instead of growing a buffer, and every chunk goes back
+// to the socket loans once the socket no longer needs it (so the seeding cache may reuse it).
 import { randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js';
+import { SocketLoans } from '../src/wire/socket-loans.js';
 import { pumpCoalesced } from '../src/wire/write-coalescing.js';
 
 const INFOHASH = 'cc'.repeat(20);
@@ -36,6 +38,22 @@ function countWrites(socket: net.Socket): { calls: number; chunks: number } {
     writev(chunks, cb);
   };
   return seen;
+}
+
+/** A plain loopback connection: `socket` writes, `reader` is the far end. */
+async function socketPair(): Promise<{ socket: net.Socket; reader: net.Socket }> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise((r) => server.close(r)));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+  await new Promise((r) => socket.once('connect', r));
+  const reader = await accepted;
+  cleanup.push(() => {
+    socket.destroy();
+    reader.destroy();
+  });
+  return { socket, reader };
 }
 
 async function connectedPair(): Promise<{ ours: Handshaken; theirs: Handshaken }> {
@@ -85,17 +103,7 @@ describe('wire writes', () => {
   });
 
   it('pauses the source while the socket is full and delivers every byte once the reader reads', async () => {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.push(() => new Promise((r) => server.close(r)));
-    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-    const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
-    await new Promise((r) => socket.once('connect', r));
-    const reader = await accepted;
-    cleanup.push(() => {
-      socket.destroy();
-      reader.destroy();
-    });
+    const { socket, reader } = await socketPair();
     reader.pause();
 
     const payload = randomBytes(32 * 1024 * 1024);
@@ -132,5 +140,67 @@ describe('wire writes', () => {
     reader.resume();
     await new Promise((r) => reader.once('end', r));
     expect(Buffer.concat(got).equals(payload)).toBe(true);
+  });
+});
+
+describe('socket loans', () => {
+  const CHUNKS = 32;
+
+  /**
+   * A pump writing lent views of one 32 MiB buffer (more than loopback's kernel buffers take) to a
+   * reader that reads nothing, 200 ms on: the socket is full and the pump has paused its source.
+   */
+  async function stalledPump(transform?: (c: Uint8Array) => Uint8Array) {
+    const { socket, reader } = await socketPair();
+    reader.pause();
+    const loans = new SocketLoans();
+    const CHUNK = 1024 * 1024;
+    const buffer = new Uint8Array(CHUNKS * CHUNK).fill(7);
+    const views = Array.from({ length: CHUNKS }, (_, i) => buffer.subarray(i * CHUNK, (i + 1) * CHUNK));
+    for (const v of views) loans.lend(v.buffer);
+    const source = Readable.from(views, { objectMode: true });
+    pumpCoalesced(source, socket, transform, loans);
+    let handed = 0;
+    source.on('data', () => handed++);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(handed).toBeGreaterThan(0);
+    return {
+      socket,
+      reader,
+      buffer,
+      lent: () => loans.outstanding(buffer.buffer),
+      notHanded: () => CHUNKS - handed,
+    };
+  }
+
+  it('gives a chunk back once the socket has written it, not before', async () => {
+    const { reader, buffer, lent, notHanded } = await stalledPump();
+    // Chunks the pump was handed are still queued on the socket: more are lent than the paused
+    // source still holds.
+    expect(lent()).toBeGreaterThan(notHanded());
+    let got = 0;
+    reader.on('data', (d: Buffer) => {
+      got += d.length;
+    });
+    reader.resume();
+    while (got < buffer.length) await new Promise((r) => setTimeout(r, 10));
+    expect(lent()).toBe(0);
+  });
+
+  it('gives chunks back when the socket is destroyed with writes queued', async () => {
+    const { socket, lent, notHanded } = await stalledPump();
+    expect(lent()).toBeGreaterThan(notHanded());
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    // Every chunk the pump was handed is back; those the paused source still holds stay lent
+    // (their buffer is then never reused, only collected).
+    expect(lent()).toBe(notHanded());
+  });
+
+  it('gives a chunk back as soon as a cipher has copied it', async () => {
+    const { socket, lent, notHanded } = await stalledPump((c) => Buffer.from(c));
+    // The socket is still full of the copies; the lent chunks themselves are all back.
+    expect(socket.writableLength).toBeGreaterThan(0);
+    expect(lent()).toBe(notHanded());
   });
 });
