@@ -16,7 +16,7 @@ import { Engine } from '../src/engine/engine.js';
 import { WEB_UI_CSP } from '../src/web-ui/routes.js';
 import { waitFor } from './peers/checks.js';
 import { type DevToolsPage, openWithDevTools } from './peers/devtools.js';
-import { makeTempDir, removeDir } from './peers/fixtures.js';
+import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
 import { makeClip, type StreamingNode, startNode } from './streaming-helpers.js';
 
 const HOSTILE_NAME = `<img src=x onerror="document.title='pwned'">`;
@@ -207,6 +207,93 @@ describe('the web UI limits form', () => {
     );
     await waitFor(() => node!.engine.limits().download === 0, 10_000, 'the download limit to go');
     expect(node.engine.limits().upload).toBe(512 * 1024);
+  });
+});
+
+describe('the web UI file chooser', () => {
+  let node: StreamingNode | undefined;
+  let seeder: Engine | undefined;
+  let page: DevToolsPage | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    await page?.close();
+    await node?.stop();
+    await seeder?.stop();
+    if (dir) await removeDir(dir);
+  });
+
+  it("sets which files a torrent fetches, keeps one, follows the engine's selection, and fetches only those", async () => {
+    dir = await makeTempDir('dream-web-ui-chooser-');
+    const episodes = ['e01.mkv', 'e02.mkv', 'e03.mkv'];
+    // 1 MiB each: every piece lies in one episode, so an unticked one gets no byte.
+    await makeFiles(
+      join(dir, 'src'),
+      episodes.map((e) => ({ path: `pack/${e}`, size: 1024 * 1024 })),
+    );
+    seeder = await Engine.start({
+      outputDir: join(dir, 'seeder-out'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 20,
+      log: createLogger({ name: 'web-ui-chooser-seeder', level: 'silent' }),
+      trackers: false,
+    });
+    const seeded = await seeder.add({ path: join(dir, 'src', 'pack') });
+    const torrent = seeder.torrent(seeded.infohash)?.meta?.torrent as Uint8Array;
+    node = await startNode();
+    const engine = node.engine;
+    const ih = seeded.infohash;
+    // Added paused, as a user would before choosing: nothing comes down yet.
+    await engine.add({ torrent }, { paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    const selectedPaths = () =>
+      engine
+        .detail(ih)
+        .files.filter((f) => !f.pad && f.selected)
+        .map((f) => f.path);
+
+    page = await openWithDevTools(`${node.baseUrl}/`);
+    const row = `document.querySelector('li.torrent[data-infohash=${js(ih)}]')`;
+    const box = (e: string) => `${row}.querySelector('input.fetch[data-path=${js(`pack/${e}`)}]')`;
+    const boxes = () =>
+      page!.evaluate<boolean[]>(`[...${row}.querySelectorAll('input.fetch')].map((b) => b.checked)`);
+    await page.waitFor(`${row}?.querySelectorAll('input.fetch').length === 3`, 30_000, 'three checkboxes');
+    expect(await boxes()).toEqual([true, true, true]);
+
+    await page.evaluate(`${box('e03.mkv')}.click()`);
+    await waitFor(() => selectedPaths().length === 2, 10_000, 'e03 to be unselected');
+    expect(selectedPaths()).toEqual(['pack/e01.mkv', 'pack/e02.mkv']);
+    expect(await page.evaluate<string>(`document.getElementById('message').textContent`)).toBe(
+      'Fetching 2 of 3 files.',
+    );
+    await page.waitFor(`!${box('e02.mkv')}.disabled`, 10_000, 'the boxes to be enabled again');
+    await page.evaluate(`${box('e02.mkv')}.click()`);
+    await waitFor(() => selectedPaths().length === 1, 10_000, 'e02 to be unselected');
+    // The last one stays: nothing selected is what Pause is for.
+    await page.waitFor(`!${box('e01.mkv')}.disabled`, 10_000, 'the boxes to be enabled again');
+    await page.evaluate(`${box('e01.mkv')}.click()`);
+    expect(await page.evaluate<string>(`document.querySelector('#message.error')?.textContent`)).toBe(
+      'Keep at least one file fetched, or pause the torrent.',
+    );
+    expect(await boxes()).toEqual([true, false, false]);
+    expect(selectedPaths()).toEqual(['pack/e01.mkv']);
+
+    // A selection changed elsewhere (dream-cli, the API) shows in the boxes.
+    engine.selectFilePaths(ih, ['pack/e01.mkv', 'pack/e02.mkv']);
+    await page.waitFor(`${box('e02.mkv')}.checked`, 10_000, 'e02 ticked from the engine');
+    expect(await boxes()).toEqual([true, true, false]);
+
+    // Resumed: the two chosen episodes come down, the third not at all.
+    await page.evaluate(`${row}.querySelector('button.pause').click()`);
+    await waitFor(
+      () =>
+        engine.detail(ih).files.filter((f) => f.path.startsWith('pack/e0') && f.bytes === f.length).length ===
+        2,
+      30_000,
+      'e01 and e02 to download',
+    );
+    const bytes = Object.fromEntries(engine.detail(ih).files.map((f) => [f.path, f.bytes]));
+    expect(bytes).toEqual({ 'pack/e01.mkv': 1024 * 1024, 'pack/e02.mkv': 1024 * 1024, 'pack/e03.mkv': 0 });
   });
 });
 

@@ -132,14 +132,22 @@ function act(button, action) {
     });
 }
 
-function fileItem(infohash, file, subtitles) {
+function fileItem(infohash, row, file, subtitles) {
   const url = ownStreamUrl(file.url);
-  const item = el(
-    'li',
-    {},
-    el('span', { class: 'path', text: file.path }),
-    el('span', { text: bytes(file.size) }),
-  );
+  const item = el('li', {});
+  if (row.fetchBoxes) {
+    // Which files the torrent fetches: a season pack need not all come down.
+    const box = el('input', {
+      type: 'checkbox',
+      class: 'fetch',
+      'data-path': file.path,
+      title: 'fetch this file',
+      onchange: () => chooseFiles(infohash, row, box),
+    });
+    row.fetchBoxes.push(box);
+    item.append(el('label', {}, box, 'fetch'));
+  }
+  item.append(el('span', { class: 'path', text: file.path }), el('span', { text: bytes(file.size) }));
   if (!url) return item;
   if (PLAYABLE.test(file.type)) {
     item.append(
@@ -178,12 +186,55 @@ async function showFiles(infohash, row) {
       .slice(0, MAX_TRACKS)
       .map((f) => ({ path: f.path, url: ownStreamUrl(f.url) }))
       .filter((s) => s.url !== undefined);
-    row.files.replaceChildren(...files.map((f) => fileItem(infohash, f, subtitles)));
+    if (files.length > 1) {
+      // The summary's selection is in the engine's file numbers, which count pad files: map them
+      // to paths once, from the detail.
+      const detail = await call('GET', `/api/torrents/${infohash}`);
+      row.indexByPath = new Map(detail.files.filter((f) => !f.pad).map((f) => [f.path, f.index]));
+      row.fetchBoxes = [];
+    }
+    row.files.replaceChildren(...files.map((f) => fileItem(infohash, row, f, subtitles)));
+    if (row.summary) syncFetchBoxes(row, row.summary.t, row.summary.askedAt);
     row.files.append(el('li', {}, el('a', { href: `/stream/${infohash}.m3u`, text: 'playlist (.m3u)' })));
   } catch (err) {
     listings.delete(infohash);
     row.files.replaceChildren(el('li', { text: err.message }));
   }
+}
+
+/**
+ * The torrent's selection as checkboxes: not while the user's change is on its way, nor from a
+ * summary asked for before it was made (it would flip the boxes back for a refresh).
+ */
+function syncFetchBoxes(row, t, askedAt) {
+  if (!row.fetchBoxes || row.choosing || askedAt < (row.chosenAt ?? 0)) return;
+  for (const box of row.fetchBoxes) {
+    box.checked = t.selected === 'all' || t.selected.includes(row.indexByPath.get(box.dataset.path));
+  }
+}
+
+async function chooseFiles(infohash, row, box) {
+  const paths = row.fetchBoxes.filter((b) => b.checked).map((b) => b.dataset.path);
+  if (paths.length === 0) {
+    box.checked = true;
+    say('Keep at least one file fetched, or pause the torrent.', true);
+    return;
+  }
+  row.choosing = true;
+  for (const b of row.fetchBoxes) b.disabled = true;
+  say('');
+  try {
+    await call('PUT', `/api/torrents/${infohash}/files`, { paths });
+    row.chosenAt = performance.now();
+    const all = row.fetchBoxes.length;
+    say(paths.length === all ? `Fetching all ${all} files.` : `Fetching ${paths.length} of ${all} files.`);
+  } catch (err) {
+    say(err.message, true);
+  } finally {
+    row.choosing = false;
+    for (const b of row.fetchBoxes) b.disabled = false;
+  }
+  await refresh();
 }
 
 function removeButton(infohash) {
@@ -229,7 +280,7 @@ function newRow(t) {
   return { root, fields, files, listed: false };
 }
 
-function update(row, t) {
+function update(row, t, askedAt) {
   row.fields.name.textContent = t.name ?? t.infohash;
   row.fields.progress.value = t.progress;
   const facts = [
@@ -246,6 +297,8 @@ function update(row, t) {
   const paused = t.state === 'paused';
   row.fields.pause.dataset.action = paused ? 'resume' : 'pause';
   row.fields.pause.textContent = paused ? 'Resume' : 'Pause';
+  row.summary = { t, askedAt };
+  syncFetchBoxes(row, t, askedAt);
   if (!row.listed && t.state !== 'metadata' && t.state !== 'error') {
     row.listed = true;
     void showFiles(t.infohash, row);
@@ -257,6 +310,7 @@ async function refresh() {
   if (refreshing) return refreshing;
   refreshing = (async () => {
     try {
+      const askedAt = performance.now();
       const { torrents } = await call('GET', '/api/torrents');
       const seen = new Set();
       for (const t of torrents) {
@@ -267,7 +321,7 @@ async function refresh() {
           rows.set(t.infohash, row);
           $('torrents').append(row.root);
         }
-        update(row, t);
+        update(row, t, askedAt);
       }
       for (const [infohash, row] of rows) {
         if (seen.has(infohash)) continue;

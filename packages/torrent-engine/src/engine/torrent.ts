@@ -130,6 +130,8 @@ export interface TorrentSummary {
   peers: number;
   banned: number;
   addedAt: string;
+  /** The files fetched: 'all', or the engine's file indices (which count pad files). */
+  selected: number[] | 'all';
   /** The main video's duration when a caller gave it (dream-cli: the catalog's); sizes its streams. */
   durationSeconds?: number;
 }
@@ -1220,6 +1222,7 @@ export class Torrent extends EventEmitter {
       peers: this.peers.size,
       banned: this.book.bannedCount(),
       addedAt: this.addedAt,
+      selected: this.selection === 'all' ? 'all' : [...this.selection],
       ...(this.durationSeconds !== undefined ? { durationSeconds: this.durationSeconds } : {}),
     };
   }
