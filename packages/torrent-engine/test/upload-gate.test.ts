@@ -2,15 +2,17 @@
 // (pure), then our engine seeding to a raw bittorrent-protocol peer on loopback that asks for
 // 62.5 MiB and reads nothing for a while.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { createLogger } from '@dream/config';
 import Wire from 'bittorrent-protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { UploadGate } from '../src/swarm/upload-gate.js';
 import { MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH } from '../src/wire/limits.js';
+import { waitFor } from './peers/checks.js';
 import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
 
 describe('upload gate', () => {
@@ -20,14 +22,18 @@ describe('upload gate', () => {
     const served: number[] = [];
     const pending: (() => void)[] = [];
     const g = new UploadGate(() => queued, limit);
-    const ask = (bytes: number) =>
-      g.submit(bytes, (done) => {
-        served.push(bytes);
-        pending.push(() => {
-          queued += bytes; // the answer is in the wire now
-          done();
-        });
-      });
+    const ask = (bytes: number, wanted?: () => boolean) =>
+      g.submit(
+        bytes,
+        (done) => {
+          served.push(bytes);
+          pending.push(() => {
+            queued += bytes; // the answer is in the wire now
+            done();
+          });
+        },
+        wanted,
+      );
     const answerAll = () => {
       for (const p of pending.splice(0)) p();
     };
@@ -51,6 +57,19 @@ describe('upload gate', () => {
     expect(t.g.waitingCount).toBe(5);
   });
 
+  it('skips a waiting request the peer no longer wants (cancelled, or discarded by a choke): nothing read', () => {
+    const t = gate(60);
+    const cancelled = new Set<number>();
+    for (let i = 1; i <= 6; i++) t.ask(i * 10, () => !cancelled.has(i * 10));
+    expect(t.served).toEqual([10, 20, 30]);
+    t.answerAll();
+    cancelled.add(40);
+    cancelled.add(50);
+    t.drain(60);
+    expect(t.served).toEqual([10, 20, 30, 60]);
+    expect(t.g.waitingCount).toBe(0);
+  });
+
   it('lets an empty connection take one answer larger than the limit, and drops the waiting on close', () => {
     const t = gate(100);
     t.ask(500);
@@ -72,9 +91,19 @@ describe('seeding to a peer that reads slowly', () => {
   let dir: string;
   let engine: Engine;
   let file: string;
+  let other: string;
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0)) await c();
+  });
+  /** Bytes this process has read with read(2) and friends, files and sockets (/proc/self/io). */
+  const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
   beforeAll(async () => {
     dir = await makeTempDir('dream-upload-gate-');
-    [file] = (await makeFiles(join(dir, 'src'), [{ path: 'big.bin', size: 64 * 1024 * 1024 }])) as [string];
+    [file, other] = (await makeFiles(join(dir, 'src'), [
+      { path: 'big.bin', size: 64 * 1024 * 1024 },
+      { path: 'other.bin', size: 64 * 1024 * 1024 },
+    ])) as [string, string];
     engine = await Engine.start({
       outputDir: join(dir, 'out'),
       host: '127.0.0.1',
@@ -89,40 +118,56 @@ describe('seeding to a peer that reads slowly', () => {
     await removeDir(dir);
   });
 
-  it('queues a bounded amount for it, and every block it asked for arrives once it reads', async () => {
-    const added = await engine.add({ path: file });
+  /**
+   * A raw bittorrent-protocol peer, unchoked, that has stopped reading and asked for `count` blocks
+   * of 128 KiB from the start of the file; 1.5 s on (the kernel's buffers, then the engine's own
+   * queue, are full).
+   */
+  async function stalledPeer(count: number, path = file) {
+    const added = await engine.add({ path });
     const pieceLength = added.pieceLength ?? 0;
     expect(pieceLength).toBeGreaterThan(0);
-    const data = await readFile(file);
     const socket = net.connect(engine.port, '127.0.0.1');
     const wire = new Wire();
     socket.pipe(wire).pipe(socket);
     socket.on('error', () => {});
+    cleanup.push(() => {
+      wire.destroy();
+      socket.destroy();
+    });
     const handshaken = new Promise((r) => wire.once('handshake', r));
     wire.handshake(added.infohash, randomBytes(20));
     await handshaken;
     const unchoked = new Promise((r) => wire.once('unchoke', r));
     wire.interested();
     await unchoked;
-
-    // The reader stops reading; the kernel's buffers fill, then the engine's own queue.
     socket.pause();
-    const count = MAX_PEER_REQUESTS;
     const blocks = new Map<number, Buffer>();
-    const all = new Promise<void>((resolve, reject) => {
-      for (let i = 0; i < count; i++) {
-        const at = i * MAX_REQUEST_LENGTH;
-        const piece = Math.floor(at / pieceLength);
-        wire.request(piece, at - piece * pieceLength, MAX_REQUEST_LENGTH, (err, block) => {
-          if (err || !block) return reject(err ?? new Error(`no block ${i}`));
-          blocks.set(i, Buffer.from(block));
-          if (blocks.size === count) resolve();
-        });
-      }
-    });
+    const place = (i: number) => {
+      const at = i * MAX_REQUEST_LENGTH;
+      const piece = Math.floor(at / pieceLength);
+      return { piece, offset: at - piece * pieceLength };
+    };
+    for (let i = 0; i < count; i++) {
+      const { piece, offset } = place(i);
+      wire.request(piece, offset, MAX_REQUEST_LENGTH, (err, block) => {
+        if (!err && block) blocks.set(i, Buffer.from(block));
+      });
+    }
     await new Promise((r) => setTimeout(r, 1500));
-    const asked = count * MAX_REQUEST_LENGTH; // 62.5 MiB
     const answered = engine.torrent(added.infohash)?.uploaded ?? 0;
+    const cancel = (i: number) => {
+      const { piece, offset } = place(i);
+      wire.cancel(piece, offset, MAX_REQUEST_LENGTH);
+    };
+    return { socket, blocks, answered, cancel };
+  }
+
+  it('queues a bounded amount for it, and every block it asked for arrives once it reads', async () => {
+    const data = await readFile(file);
+    const count = MAX_PEER_REQUESTS;
+    const { socket, blocks, answered } = await stalledPeer(count);
+    const asked = count * MAX_REQUEST_LENGTH; // 62.5 MiB
     // Answered = what the kernel took (loopback's send and receive buffers, a few MiB) plus the
     // gate's queue: 6.0 MiB here. Answering everything at once made it all 62.5 MiB.
     expect(answered).toBeGreaterThan(0);
@@ -130,12 +175,27 @@ describe('seeding to a peer that reads slowly', () => {
     expect(answered).toBeLessThan(asked / 4);
 
     socket.resume();
-    await all;
+    await waitFor(() => blocks.size === count, 30_000, 'every block');
     for (let i = 0; i < count; i++) {
       const at = i * MAX_REQUEST_LENGTH;
       expect(blocks.get(i)?.equals(data.subarray(at, at + MAX_REQUEST_LENGTH))).toBe(true);
     }
-    wire.destroy();
-    socket.destroy();
+  }, 60_000);
+
+  it('reads nothing for the requests it cancels while they wait', async () => {
+    const count = MAX_PEER_REQUESTS;
+    const { socket, blocks, cancel } = await stalledPeer(count, other);
+    const kept = 200;
+    const before = { rchar: rchar(), socket: socket.bytesRead };
+    for (let i = kept; i < count; i++) cancel(i);
+    socket.resume();
+    await waitFor(() => blocks.size === kept, 30_000, 'the blocks still wanted');
+    await new Promise((r) => setTimeout(r, 300));
+    // This process's reads, less what the test's peer read from its socket: the engine's disk
+    // reads (and a few small socket reads). Still wanted were at most 200 x 128 KiB = 25 MiB
+    // (some answered before the cancel); reading every waiting request was ~56 MiB.
+    const diskReads = rchar() - before.rchar - (socket.bytesRead - before.socket);
+    expect(diskReads).toBeLessThan(32 * 1024 * 1024);
+    expect(blocks.size).toBe(kept);
   }, 60_000);
 });

@@ -901,17 +901,20 @@ export class Torrent extends EventEmitter {
     // sooner and became their favourite source (bench/swarm.ts, joins 0.25 s apart: origin share
     // 0.13 -> 0.25, stalls up to 1.3 s).
     this.limits.sendUpload(length, () =>
-      peer.uploads.submit(length, (done) =>
-        this.cache.block(index, meta.pieceSize(index), offset, length).then(
-          (block) => {
-            cb(null, block);
-            done();
-          },
-          (err: Error) => {
-            cb(err);
-            done();
-          },
-        ),
+      peer.uploads.submit(
+        length,
+        (done) =>
+          this.cache.block(index, meta.pieceSize(index), offset, length).then(
+            (block) => {
+              cb(null, block);
+              done();
+            },
+            (err: Error) => {
+              cb(err);
+              done();
+            },
+          ),
+        () => peer.wire.peerStillWants(index, offset, length),
       ),
     );
   }

@@ -13,8 +13,16 @@
 /** Per connection: enough to keep a fast link busy while the next pieces are read (page cache: ~1 ms). */
 export const UPLOAD_QUEUE_BYTES = 2 * 1024 * 1024;
 
+interface Waiting {
+  bytes: number;
+  serve: (done: () => void) => void;
+  wanted: (() => boolean) | undefined;
+  /** Still in its own submit call: just asked for, so still wanted (the check costs a scan). */
+  fresh: boolean;
+}
+
 export class UploadGate {
-  private readonly waiting: { bytes: number; serve: (done: () => void) => void }[] = [];
+  private readonly waiting: Waiting[] = [];
   private head = 0;
   /** Bytes of answers being read (not yet in the wire). */
   private reading = 0;
@@ -31,26 +39,29 @@ export class UploadGate {
 
   /**
    * Runs `serve` now if the queue has room, otherwise once it has; `serve` calls `done` once its
-   * answer is in the wire (or failed).
+   * answer is in the wire (or failed). `wanted`, asked when its turn comes after a wait: false
+   * (the peer cancelled, or a choke discarded the request) skips it, nothing read.
    */
-  submit(bytes: number, serve: (done: () => void) => void): void {
+  submit(bytes: number, serve: (done: () => void) => void, wanted?: () => boolean): void {
     if (this.closed) return;
-    this.waiting.push({ bytes, serve });
+    const entry: Waiting = { bytes, serve, wanted, fresh: true };
+    this.waiting.push(entry);
     this.drained();
+    entry.fresh = false;
   }
 
   /** The socket took bytes (or an answer was handed over): serve what fits now. */
   drained(): void {
     while (!this.closed && this.head < this.waiting.length) {
-      const next = this.waiting[this.head] as { bytes: number; serve: (done: () => void) => void };
+      const next = this.waiting[this.head] as Waiting;
+      if (!next.fresh && next.wanted && !next.wanted()) {
+        this.advance();
+        continue;
+      }
       const inFlight = this.queued() + this.reading;
       // An empty connection always takes one answer, whatever its size: no request waits forever.
       if (inFlight > 0 && inFlight + next.bytes > this.limit) return;
-      this.head++;
-      if (this.head > 64 && this.head * 2 > this.waiting.length) {
-        this.waiting.splice(0, this.head);
-        this.head = 0;
-      }
+      this.advance();
       this.reading += next.bytes;
       let finished = false;
       next.serve(() => {
@@ -59,6 +70,15 @@ export class UploadGate {
         this.reading -= next.bytes;
         this.drained();
       });
+    }
+  }
+
+  /** Past the head of the queue; the served part is cut off now and then, not per item. */
+  private advance(): void {
+    this.head++;
+    if (this.head > 64 && this.head * 2 > this.waiting.length) {
+      this.waiting.splice(0, this.head);
+      this.head = 0;
     }
   }
 

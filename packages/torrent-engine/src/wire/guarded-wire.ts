@@ -61,6 +61,16 @@ export class GuardedWire extends Wire {
     return state?.buffered ?? 0;
   }
 
+  /**
+   * Does the peer still wait for this block? Not once it cancelled the request, nor after a choke
+   * discarded it: bittorrent-protocol would drop our answer, so reading it would be wasted.
+   */
+  peerStillWants(index: number, offset: number, length: number): boolean {
+    const pending = (this as unknown as { peerRequests: { piece: number; offset: number; length: number }[] })
+      .peerRequests;
+    return pending.some((r) => r.piece === index && r.offset === offset && r.length === length);
+  }
+
   constructor(opts: GuardedWireOptions) {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
     this.pieceCount = opts.pieceCount;
