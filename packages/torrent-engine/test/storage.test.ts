@@ -153,9 +153,10 @@ describe('PieceStore: layout', () => {
       expect((await readFile(join(root, f.path))).equals(fileSlice(meta, t.data, f.index))).toBe(true);
     }
     expect(await walk(root)).toEqual(['pack/a.txt', 'pack/empty', 'pack/sub/b.bin', 'pack/sub/deeper/c.bin']);
-    // A block in the middle of a piece that spans a.txt and b.bin.
-    const block = await store.readBlock(0, 500, 1000);
-    expect(Buffer.from(block).equals(t.data.subarray(500, 1500))).toBe(true);
+    // A piece that spans a.txt and b.bin, as the seeding cache reads it.
+    const piece = new Uint8Array(meta.pieceSize(0));
+    await store.readPieceInto(0, piece);
+    expect(Buffer.from(piece).equals(t.data.subarray(0, piece.length))).toBe(true);
     expect(store.fileProgress()).toEqual(
       meta.files.map((f) => ({ index: f.index, bytes: f.length, total: f.length })),
     );
@@ -170,7 +171,9 @@ describe('PieceStore: layout', () => {
     bad[7] = (bad[7] ?? 0) ^ 1;
     expect(await store.writePiece(1, bad)).toBe('hash-mismatch');
     expect(store.have.get(1)).toBe(false);
-    await expect(store.readBlock(1, 0, 16)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
+    await expect(store.readPieceInto(1, new Uint8Array(meta.pieceSize(1)))).rejects.toMatchObject({
+      code: 'NOT_VERIFIED',
+    });
     await expect(store.read(0, 16_384, 10)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
     await expect(store.writePiece(0, Buffer.alloc(3))).rejects.toBeInstanceOf(StorageError);
     await expect(store.writePiece(0, Buffer.alloc(3))).rejects.toMatchObject({ code: 'BAD_PIECE_SIZE' });
@@ -390,11 +393,9 @@ describe('PieceStore: existing data', () => {
     const store = await PieceStore.open(meta, { root, contentPath: original });
     expect(store.have.isComplete()).toBe(true);
     expect(store.filePath(0)).toBe(original);
-    expect(
-      Buffer.from(await store.readBlock(3, 100, 50)).equals(
-        t.data.subarray(3 * 16384 + 100, 3 * 16384 + 150),
-      ),
-    ).toBe(true);
+    const piece = new Uint8Array(meta.pieceSize(3));
+    await store.readPieceInto(3, piece);
+    expect(Buffer.from(piece).equals(t.data.subarray(3 * 16384, 3 * 16384 + piece.length))).toBe(true);
     await store.deleteData(); // must not touch the original
     const after = await stat(original);
     expect(after.ino).toBe(before.ino);
@@ -449,7 +450,9 @@ describe('PieceStore: existing data', () => {
     await writeFile(join(root, 'f.bin'), t.data.subarray(0, 20_000));
     const lost: number[] = [];
     store.on('lost', (i) => lost.push(i));
-    await expect(store.readBlock(3, 0, 100)).rejects.toMatchObject({ code: 'NOT_VERIFIED' });
+    await expect(store.readPieceInto(3, new Uint8Array(meta.pieceSize(3)))).rejects.toMatchObject({
+      code: 'NOT_VERIFIED',
+    });
     expect(store.have.get(3)).toBe(false);
     expect(lost).toEqual([3]);
     await store.close();

@@ -330,27 +330,6 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
     await this.readRange(index * this.meta.pieceLength, size, into);
   }
 
-  /** A block of a verified piece (for peers). */
-  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
-    this.checkOpen();
-    this.checkPiece(index);
-    const size = this.meta.pieceSize(index);
-    if (
-      !Number.isInteger(begin) ||
-      !Number.isInteger(length) ||
-      begin < 0 ||
-      length < 0 ||
-      begin + length > size
-    ) {
-      throw new StorageError(
-        'OUT_OF_RANGE',
-        `block ${begin}+${length} outside piece ${index} of ${size} bytes`,
-      );
-    }
-    if (!this.have.get(index)) throw new StorageError('NOT_VERIFIED', `piece ${index} is not verified`);
-    return this.readRange(index * this.meta.pieceLength + begin, length);
-  }
-
   /** File-relative read; every byte must belong to a verified piece. */
   async read(fileIndex: number, offset: number, length: number): Promise<Uint8Array> {
     this.checkOpen();
