@@ -297,6 +297,50 @@ describe('the web UI file chooser', () => {
   });
 });
 
+describe('the web UI with many subtitles', () => {
+  let node: StreamingNode | undefined;
+  let page: DevToolsPage | undefined;
+  let dir: string | undefined;
+
+  afterAll(async () => {
+    await page?.close();
+    await node?.stop();
+    if (dir) await removeDir(dir);
+  });
+
+  it('gives the player at most 40 subtitle tracks, as dream-cli gives mpv, and still plays', async () => {
+    dir = await makeTempDir('dream-web-ui-tracks-');
+    const folder = join(dir, 'subs pack');
+    await mkdir(folder);
+    await copyFile(await makeClip({ seconds: 10, faststart: true, bitrate: '1M' }), join(folder, 'clip.mp4'));
+    for (let i = 0; i < 45; i++) {
+      const n = String(i).padStart(2, '0');
+      await writeFile(join(folder, `clip.${n}.vtt`), `WEBVTT\n\n00:00.000 --> 00:09.000\ntrack ${n}\n`);
+    }
+    node = await startNode();
+    const shared = await node.engine.add({ path: folder });
+    await waitFor(
+      () => node!.engine.list().find((t) => t.infohash === shared.infohash)?.state === 'seeding',
+      30_000,
+      'the folder to be checked',
+    );
+    page = await openWithDevTools(`${node.baseUrl}/`);
+    const row = `document.querySelector('li.torrent[data-infohash=${js(shared.infohash)}]')`;
+    await page.waitFor(`${row}?.querySelector('button.play')`, 30_000, 'the play button');
+    await page.evaluate(`${row}.querySelector('button.play').click()`);
+    await page.waitFor(
+      `document.getElementById('player').currentTime > 1`,
+      30_000,
+      'the video to play past 1 s',
+    );
+    const labels = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('#player track')].map((t) => t.label)`,
+    );
+    expect(labels.length).toBe(40);
+    expect(labels[0]).toBe('subs pack/clip.00.vtt');
+  });
+});
+
 describe('the web UI with a catalog', () => {
   let node: StreamingNode | undefined;
   let seeder: Engine | undefined;
