@@ -263,8 +263,11 @@ describe('the web UI file chooser', () => {
     await page.evaluate(`${box('e03.mkv')}.click()`);
     await waitFor(() => selectedPaths().length === 2, 10_000, 'e03 to be unselected');
     expect(selectedPaths()).toEqual(['pack/e01.mkv', 'pack/e02.mkv']);
-    expect(await page.evaluate<string>(`document.getElementById('message').textContent`)).toBe(
-      'Fetching 2 of 3 files.',
+    // The engine has the change before the page has the answer: wait for the page's word.
+    await page.waitFor(
+      `document.getElementById('message').textContent === 'Fetching 2 of 3 files.'`,
+      10_000,
+      'the message',
     );
     await page.waitFor(`!${box('e02.mkv')}.disabled`, 10_000, 'the boxes to be enabled again');
     await page.evaluate(`${box('e02.mkv')}.click()`);
