@@ -5,9 +5,10 @@
  *
  * Why: bittorrent-protocol queues every answer in the wire until the socket takes it, and a peer
  * may have MAX_PEER_REQUESTS (500) requests of up to 128 KiB queued at us. Answered at once, a peer
- * that asks a lot and reads slowly (or not at all) pinned up to 64 MiB of piece memory; a fast
- * libtorrent leecher on loopback kept ~8 MiB queued, and with it about as many evicted 1 MiB pieces
- * alive, which was most of the seeding daemon's memory above its idle size.
+ * that asks a lot and reads slowly (or not at all) pinned 62.5 MiB (upload-gate.test.ts: 6.0 MiB
+ * now, loopback's kernel buffers included); a fast libtorrent leecher kept enough queued that
+ * evicted 1 MiB pieces stayed alive behind its blocks (with buffer reuse alone, peak
+ * `arrayBuffers` 22-27 MiB against an 8 MiB cache; 10 MiB with the gate).
  */
 
 /** Per connection: enough to keep a fast link busy while the next pieces are read (page cache: ~1 ms). */
