@@ -900,23 +900,16 @@ export class Torrent extends EventEmitter {
     // across peers as it was: gated first, a capped origin answered every viewer's first requests
     // sooner and became their favourite source (bench/swarm.ts, joins 0.25 s apart: origin share
     // 0.13 -> 0.25, stalls up to 1.3 s).
-    this.limits.sendUpload(length, () =>
-      peer.uploads.submit(
-        length,
-        (done) =>
-          this.cache.block(index, meta.pieceSize(index), offset, length).then(
-            (block) => {
-              cb(null, block);
-              done();
-            },
-            (err: Error) => {
-              cb(err);
-              done();
-            },
-          ),
-        () => peer.wire.peerStillWants(index, offset, length),
-      ),
-    );
+    const answer = (done: () => void) =>
+      this.cache
+        .block(index, meta.pieceSize(index), offset, length)
+        .then(
+          (block) => cb(null, block),
+          (err: Error) => cb(err),
+        )
+        .finally(done);
+    const stillWanted = () => peer.wire.peerStillWants(index, offset, length);
+    this.limits.sendUpload(length, () => peer.uploads.submit(length, answer, stillWanted));
   }
 
   private onInterested(peer: Peer): void {
