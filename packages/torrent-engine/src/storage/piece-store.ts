@@ -374,7 +374,7 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
    */
   private async readRange(start: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
     const buf = into ?? new Uint8Array(length);
-    const complete = await this.fill(buf, start, into !== undefined);
+    const complete = await this.fill(buf, start);
     if (!complete) {
       const first = Math.floor(start / this.meta.pieceLength);
       const last = Math.floor((start + length - 1) / this.meta.pieceLength);
@@ -392,15 +392,14 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
   }
 
   /**
-   * Fill `buf` with torrent bytes from `start` (pad = zeros: already, in a new buffer; written, in
-   * a reused one). False when a file is short or missing.
+   * Fill `buf` with torrent bytes from `start`, pad files' as zeros written (`buf` may be reused
+   * memory). False when a file is short or missing.
    */
-  private async fill(buf: Uint8Array, start: number, reused = false): Promise<boolean> {
-    const all = this.layout.segments(start, buf.length);
-    if (reused) for (const s of all) if (s.file.pad) buf.fill(0, s.rangeOffset, s.rangeOffset + s.length);
-    const segments = all.filter((s) => !s.file.pad);
-    const results = await Promise.all(segments.map((s) => this.readSegment(buf, s)));
-    return results.every(Boolean);
+  private async fill(buf: Uint8Array, start: number): Promise<boolean> {
+    const segments = this.layout.segments(start, buf.length);
+    for (const s of segments) if (s.file.pad) buf.fill(0, s.rangeOffset, s.rangeOffset + s.length);
+    const reads = segments.filter((s) => !s.file.pad).map((s) => this.readSegment(buf, s));
+    return (await Promise.all(reads)).every(Boolean);
   }
 
   private async readSegment(buf: Uint8Array, s: Segment): Promise<boolean> {
@@ -460,8 +459,7 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
       else if (trusted && segments.every((s) => trusted.matches[s.file.index])) ok = trusted.have.get(p);
       else {
         const size = this.meta.pieceSize(p);
-        const view = buf.subarray(0, size);
-        view.fill(0); // pad bytes read as zeros
+        const view = buf.subarray(0, size); // reused: fill() writes every byte, pads as zeros
         ok = (await this.fill(view, p * this.meta.pieceLength)) && sha1Equals(view, this.meta.pieceHash(p));
       }
       this.have.set(p, ok);
