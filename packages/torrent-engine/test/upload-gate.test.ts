@@ -6,14 +6,14 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import { createLogger } from '@dream/config';
 import Wire from 'bittorrent-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import { UploadGate } from '../src/swarm/upload-gate.js';
 import { MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH } from '../src/wire/limits.js';
+import { EngineFleet } from './engine-fleet.js';
 import { waitFor } from './peers/checks.js';
-import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
+import { makeFiles } from './peers/fixtures.js';
 
 describe('upload gate', () => {
   /** A gate over a queue the test fills and drains by hand; `served` lists what was answered. */
@@ -88,7 +88,7 @@ describe('upload gate', () => {
 });
 
 describe('seeding to a peer that reads slowly', () => {
-  let dir: string;
+  const fleet = new EngineFleet('dream-upload-gate-');
   let engine: Engine;
   let file: string;
   let other: string;
@@ -99,24 +99,14 @@ describe('seeding to a peer that reads slowly', () => {
   /** Bytes this process has read with read(2) and friends, files and sockets (/proc/self/io). */
   const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
   beforeAll(async () => {
-    dir = await makeTempDir('dream-upload-gate-');
-    [file, other] = (await makeFiles(join(dir, 'src'), [
+    await fleet.setUp();
+    [file, other] = (await makeFiles(join(fleet.dir, 'src'), [
       { path: 'big.bin', size: 64 * 1024 * 1024 },
       { path: 'other.bin', size: 64 * 1024 * 1024 },
     ])) as [string, string];
-    engine = await Engine.start({
-      outputDir: join(dir, 'out'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 10,
-      log: createLogger({ name: 'upload-gate-test', level: 'silent' }),
-      trackers: false,
-    });
+    engine = await fleet.engine('seeder', { trackers: false });
   });
-  afterAll(async () => {
-    await engine?.stop();
-    await removeDir(dir);
-  });
+  afterAll(() => fleet.tearDown());
 
   /**
    * A raw bittorrent-protocol peer, unchoked, that has stopped reading and asked for `count` blocks

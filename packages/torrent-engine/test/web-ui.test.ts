@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { generateSigningKey, signEntry } from '@dream/catalog';
 import { createLogger } from '@dream/config';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { WEB_UI_CSP } from '../src/web-ui/routes.js';
+import { EngineFleet } from './engine-fleet.js';
 import { waitFor } from './peers/checks.js';
 import { type DevToolsPage, openWithDevTools } from './peers/devtools.js';
 import { makeFiles, makeTempDir, removeDir } from './peers/fixtures.js';
@@ -211,37 +212,22 @@ describe('the web UI limits form', () => {
 });
 
 describe('the web UI file chooser', () => {
-  let node: StreamingNode | undefined;
-  let seeder: Engine | undefined;
-  let page: DevToolsPage | undefined;
-  let dir: string | undefined;
-
-  afterAll(async () => {
-    await page?.close();
-    await node?.stop();
-    await seeder?.stop();
-    if (dir) await removeDir(dir);
-  });
+  const fleet = new EngineFleet('dream-web-ui-chooser-');
+  beforeAll(() => fleet.setUp());
+  afterAll(() => fleet.tearDown());
 
   it("sets which files a torrent fetches, keeps one, follows the engine's selection, and fetches only those", async () => {
-    dir = await makeTempDir('dream-web-ui-chooser-');
     const episodes = ['e01.mkv', 'e02.mkv', 'e03.mkv'];
     // 1 MiB each: every piece lies in one episode, so an unticked one gets no byte.
     await makeFiles(
-      join(dir, 'src'),
+      join(fleet.dir, 'src'),
       episodes.map((e) => ({ path: `pack/${e}`, size: 1024 * 1024 })),
     );
-    seeder = await Engine.start({
-      outputDir: join(dir, 'seeder-out'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 20,
-      log: createLogger({ name: 'web-ui-chooser-seeder', level: 'silent' }),
-      trackers: false,
-    });
-    const seeded = await seeder.add({ path: join(dir, 'src', 'pack') });
+    const seeder = await fleet.engine('seeder', { trackers: false });
+    const seeded = await seeder.add({ path: join(fleet.dir, 'src', 'pack') });
     const torrent = seeder.torrent(seeded.infohash)?.meta?.torrent as Uint8Array;
-    node = await startNode();
+    const node = await startNode();
+    fleet.onTearDown(() => node.stop());
     const engine = node.engine;
     const ih = seeded.infohash;
     // Added paused, as a user would before choosing: nothing comes down yet.
@@ -252,11 +238,12 @@ describe('the web UI file chooser', () => {
         .files.filter((f) => !f.pad && f.selected)
         .map((f) => f.path);
 
-    page = await openWithDevTools(`${node.baseUrl}/`);
+    const page = await openWithDevTools(`${node.baseUrl}/`);
+    fleet.onTearDown(() => page.close());
     const row = `document.querySelector('li.torrent[data-infohash=${js(ih)}]')`;
     const box = (e: string) => `${row}.querySelector('input.fetch[data-path=${js(`pack/${e}`)}]')`;
     const boxes = () =>
-      page!.evaluate<boolean[]>(`[...${row}.querySelectorAll('input.fetch')].map((b) => b.checked)`);
+      page.evaluate<boolean[]>(`[...${row}.querySelectorAll('input.fetch')].map((b) => b.checked)`);
     await page.waitFor(`${row}?.querySelectorAll('input.fetch').length === 3`, 30_000, 'three checkboxes');
     expect(await boxes()).toEqual([true, true, true]);
 
@@ -301,33 +288,28 @@ describe('the web UI file chooser', () => {
 });
 
 describe('the web UI with many subtitles', () => {
-  let node: StreamingNode | undefined;
-  let page: DevToolsPage | undefined;
-  let dir: string | undefined;
-
-  afterAll(async () => {
-    await page?.close();
-    await node?.stop();
-    if (dir) await removeDir(dir);
-  });
+  const fleet = new EngineFleet('dream-web-ui-tracks-');
+  beforeAll(() => fleet.setUp());
+  afterAll(() => fleet.tearDown());
 
   it('gives the player at most 40 subtitle tracks, as dream-cli gives mpv, and still plays', async () => {
-    dir = await makeTempDir('dream-web-ui-tracks-');
-    const folder = join(dir, 'subs pack');
+    const folder = join(fleet.dir, 'subs pack');
     await mkdir(folder);
     await copyFile(await makeClip({ seconds: 10, faststart: true, bitrate: '1M' }), join(folder, 'clip.mp4'));
     for (let i = 0; i < 45; i++) {
       const n = String(i).padStart(2, '0');
       await writeFile(join(folder, `clip.${n}.vtt`), `WEBVTT\n\n00:00.000 --> 00:09.000\ntrack ${n}\n`);
     }
-    node = await startNode();
+    const node = await startNode();
+    fleet.onTearDown(() => node.stop());
     const shared = await node.engine.add({ path: folder });
     await waitFor(
-      () => node!.engine.list().find((t) => t.infohash === shared.infohash)?.state === 'seeding',
+      () => node.engine.list().find((t) => t.infohash === shared.infohash)?.state === 'seeding',
       30_000,
       'the folder to be checked',
     );
-    page = await openWithDevTools(`${node.baseUrl}/`);
+    const page = await openWithDevTools(`${node.baseUrl}/`);
+    fleet.onTearDown(() => page.close());
     const row = `document.querySelector('li.torrent[data-infohash=${js(shared.infohash)}]')`;
     await page.waitFor(`${row}?.querySelector('button.play')`, 30_000, 'the play button');
     await page.evaluate(`${row}.querySelector('button.play').click()`);
