@@ -203,4 +203,18 @@ describe('socket loans', () => {
     expect(socket.writableLength).toBeGreaterThan(0);
     expect(lent()).toBe(notHanded());
   });
+
+  it('keeps a chunk lent until written when the transform passes it through (MSE, plaintext payload)', async () => {
+    const { reader, buffer, lent, notHanded } = await stalledPump((c) => c);
+    // The same memory is queued on the socket: giving it back now would let the cache reuse it
+    // under the socket.
+    expect(lent()).toBeGreaterThan(notHanded());
+    let got = 0;
+    reader.on('data', (d: Buffer) => {
+      got += d.length;
+    });
+    reader.resume();
+    while (got < buffer.length) await new Promise((r) => setTimeout(r, 10));
+    expect(lent()).toBe(0);
+  });
 });

@@ -23,8 +23,9 @@ export interface ChunkSource {
 
 /**
  * `transform` (MSE's RC4) sees every chunk once, in order, before it is written: a stream cipher's
- * state follows the bytes on the wire. Every chunk is given back to `loans` (socket-loans) exactly
- * once, when the socket no longer needs it: written, failed, dropped, or copied by `transform`.
+ * state follows the bytes on the wire; it may return its input (MSE's plaintext payload). Every
+ * chunk is given back to `loans` (socket-loans) exactly once, when the socket no longer needs it:
+ * written, failed, dropped, or copied by `transform`.
  */
 export function pumpCoalesced(
   source: ChunkSource,
@@ -52,15 +53,19 @@ export function pumpCoalesced(
       socket.cork();
       process.nextTick(uncork);
     }
+    const out = transform ? transform(chunk) : chunk;
     let written: boolean;
-    if (transform) {
+    if (out !== chunk) {
       // The cipher's output is a copy: the chunk is free as soon as it is encrypted.
-      const out = transform(chunk);
       loans.giveBack(chunk);
       written = socket.write(out);
     } else {
-      // Node calls back once the kernel has the bytes, or with an error when the socket is
-      // destroyed first (buffered writes included): either way the chunk is no longer read.
+      // The chunk itself goes to the socket (no cipher, or MSE with a plaintext payload, whose
+      // transform returns its input). Node calls back once the kernel has the bytes, or with an
+      // error when the socket is destroyed first (buffered writes included): either way the chunk
+      // is no longer read. Given back before that (as it was for the plaintext payload), the
+      // seeding cache could reuse the memory while the socket still queued it, and send a peer
+      // another span's bytes.
       written = socket.write(chunk, () => loans.giveBack(chunk));
     }
     // Backpressure as a pipe does it: a full socket buffer pauses the wire until it drains (one
