@@ -1,7 +1,8 @@
-// The seeding cache reuses piece buffers, never while a block lent out of one may still be read by
-// a socket (the write pump's side of the loans is in write-coalescing.test.ts).
+// The seeding cache reads pieces in spans of at most 1 MiB, and reuses their buffers, never while a
+// block lent out of one may still be read by a socket (the write pump's side of the loans is in
+// write-coalescing.test.ts).
 import { describe, expect, it } from 'vitest';
-import { PieceCache } from '../src/engine/piece-cache.js';
+import { PIECE_CACHE_BYTES, PieceCache, SPAN_BYTES } from '../src/engine/piece-cache.js';
 import { SocketLoans } from '../src/wire/socket-loans.js';
 
 const SIZE = 64 * 1024;
@@ -10,7 +11,7 @@ const SIZE = 64 * 1024;
 function twoPieceCache(loans: SocketLoans, fail = new Set<number>()): { cache: PieceCache; reads: number[] } {
   const reads: number[] = [];
   const cache = new PieceCache(
-    async (index, into) => {
+    async (index, _begin, into) => {
       reads.push(index);
       await new Promise((r) => setImmediate(r));
       if (fail.has(index)) throw new Error(`disk error on piece ${index}`);
@@ -58,5 +59,46 @@ describe('piece cache', () => {
     loans.giveBack(b);
     for (let i = 4; i < 8; i++) loans.giveBack(await cache.block(i, SIZE, 0, 100));
     expect(cache.reused).toBeGreaterThan(0);
+  });
+
+  it('reads a piece larger than a span one span at a time: peers on different big pieces do not re-read them', async () => {
+    const PIECE = 16 * 1024 * 1024;
+    const BLOCK = 16 * 1024;
+    const loans = new SocketLoans();
+    const reads: { index: number; begin: number; length: number }[] = [];
+    // The "disk": byte k of piece i is (i * 7 + k) & 0xff.
+    const cache = new PieceCache(
+      async (index, begin, into) => {
+        reads.push({ index, begin, length: into.length });
+        await new Promise((r) => setImmediate(r));
+        for (let k = 0; k < into.length; k++) into[k] = (index * 7 + begin + k) & 0xff;
+      },
+      PIECE_CACHE_BYTES,
+      loans,
+    );
+    const expected = (index: number, begin: number, length: number) =>
+      Uint8Array.from({ length }, (_, k) => (index * 7 + begin + k) & 0xff);
+    // Three peers, each fetching its own 16 MiB piece block by block, their requests interleaved:
+    // cached whole, each piece pushed the others out of the 8 MiB cache at every turn.
+    for (let begin = 0; begin < PIECE; begin += BLOCK) {
+      for (const index of [2, 5, 9]) {
+        const b = await cache.block(index, PIECE, begin, BLOCK);
+        if (begin % SPAN_BYTES === 0 || begin === PIECE - BLOCK)
+          expect(Buffer.from(b).equals(expected(index, begin, BLOCK))).toBe(true);
+        loans.giveBack(b);
+      }
+    }
+    const readBytes = reads.reduce((sum, r) => sum + r.length, 0);
+    expect(readBytes).toBe(3 * PIECE); // each byte read once
+    expect(Math.max(...reads.map((r) => r.length))).toBe(SPAN_BYTES);
+    // A request across a span boundary is read on its own, exactly.
+    const across = await cache.block(5, PIECE, SPAN_BYTES - 100, 200);
+    expect(Buffer.from(across).equals(expected(5, SPAN_BYTES - 100, 200))).toBe(true);
+    expect(reads.at(-1)).toEqual({ index: 5, begin: SPAN_BYTES - 100, length: 200 });
+    // The last piece, shorter than the others: its last span is what is left of it.
+    const lastSize = 2 * SPAN_BYTES + 1000;
+    const tail = await cache.block(40, lastSize, 2 * SPAN_BYTES + 500, 500);
+    expect(Buffer.from(tail).equals(expected(40, 2 * SPAN_BYTES + 500, 500))).toBe(true);
+    expect(reads.at(-1)).toEqual({ index: 40, begin: 2 * SPAN_BYTES, length: 1000 });
   });
 });

@@ -212,8 +212,20 @@ describe('PieceStore: layout', () => {
       await store.readPieceInto(i, into);
       const start = i * meta.pieceLength;
       expect(Buffer.from(into).equals(data.subarray(start, start + into.length))).toBe(true);
+      // A span of it, as the cache reads a piece larger than its span: the piece's second half.
+      const half = Math.floor(into.length / 2);
+      const span = new Uint8Array(into.length - half).fill(0xff);
+      await store.readPieceInto(i, span, half);
+      expect(Buffer.from(span).equals(data.subarray(start + half, start + into.length))).toBe(true);
     }
-    await expect(store.readPieceInto(0, new Uint8Array(3))).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
+    const size0 = meta.pieceSize(0);
+    await expect(store.readPieceInto(0, new Uint8Array(3), size0 - 2)).rejects.toMatchObject({
+      code: 'OUT_OF_RANGE',
+      message: expect.stringContaining(`3 bytes from byte ${size0 - 2} of piece 0, which has ${size0}`),
+    });
+    await expect(store.readPieceInto(0, new Uint8Array(3), -1)).rejects.toMatchObject({
+      code: 'OUT_OF_RANGE',
+    });
     await store.close();
   });
 

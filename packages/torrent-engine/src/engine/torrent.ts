@@ -167,10 +167,10 @@ export class Torrent extends EventEmitter {
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
   private readonly pool = new BufferPool();
-  private readonly cache = new PieceCache((i, into) => {
+  private readonly cache = new PieceCache((index, begin, into) => {
     const store = this.store;
     if (!store) return Promise.reject(new Error('no storage'));
-    return store.readPieceInto(i, into);
+    return store.readPieceInto(index, into, begin);
   });
   /** Blocks of pieces that failed their hash check, kept to convict the sender (smart ban). */
   private readonly suspects = new Map<number, BlockPrint[]>();

@@ -314,20 +314,20 @@ export class PieceStore extends EventEmitter<PieceStoreEvents> {
   // ---- reading ---------------------------------------------------------------------------------
 
   /**
-   * A whole verified piece into `into` (exactly the piece's size), for memory that is reused: every
-   * byte is overwritten, pad files' with zeros.
+   * `into.length` bytes of a verified piece from byte `begin` of it (the whole piece by default), for
+   * memory that is reused: every byte is overwritten, pad files' with zeros.
    */
-  async readPieceInto(index: number, into: Uint8Array): Promise<void> {
+  async readPieceInto(index: number, into: Uint8Array, begin = 0): Promise<void> {
     this.checkOpen();
     this.checkPiece(index);
     const size = this.meta.pieceSize(index);
-    if (into.length !== size)
+    if (!Number.isInteger(begin) || begin < 0 || begin + into.length > size)
       throw new StorageError(
         'OUT_OF_RANGE',
-        `a buffer of ${into.length} bytes for piece ${index} of ${size}`,
+        `${into.length} bytes from byte ${begin} of piece ${index}, which has ${size}`,
       );
     if (!this.have.get(index)) throw new StorageError('NOT_VERIFIED', `piece ${index} is not verified`);
-    await this.readRange(index * this.meta.pieceLength, size, into);
+    await this.readRange(index * this.meta.pieceLength + begin, into.length, into);
   }
 
   /** File-relative read; every byte must belong to a verified piece. */
