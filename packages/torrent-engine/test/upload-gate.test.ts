@@ -1,6 +1,7 @@
 // A peer's requests are answered no faster than its connection takes the bytes: the gate alone
 // (pure), then our engine seeding to a raw bittorrent-protocol peer on loopback that asks for
-// 62.5 MiB and reads nothing for a while.
+// 62.5 MiB and reads nothing for a while; and the memory queued for such a peer is never reused
+// under it.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -8,12 +9,13 @@ import net from 'node:net';
 import { join } from 'node:path';
 import Wire from 'bittorrent-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../src/engine/engine.js';
+import type { AddInput, Engine } from '../src/engine/engine.js';
 import { UploadGate } from '../src/swarm/upload-gate.js';
 import { MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH } from '../src/wire/limits.js';
+import { METHOD_PLAINTEXT, mseInitiate, newReader } from '../src/wire/mse/handshake.js';
 import { EngineFleet } from './engine-fleet.js';
 import { waitFor } from './peers/checks.js';
-import { makeFiles } from './peers/fixtures.js';
+import { makeFiles, makeTorrent } from './peers/fixtures.js';
 
 describe('upload gate', () => {
   /** A gate over a queue the test fills and drains by hand; `served` lists what was answered. */
@@ -92,6 +94,7 @@ describe('seeding to a peer that reads slowly', () => {
   let engine: Engine;
   let file: string;
   let other: string;
+  let third: string;
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0)) await c();
@@ -100,10 +103,11 @@ describe('seeding to a peer that reads slowly', () => {
   const rchar = () => Number(/rchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1]);
   beforeAll(async () => {
     await fleet.setUp();
-    [file, other] = (await makeFiles(join(fleet.dir, 'src'), [
+    [file, other, third] = (await makeFiles(join(fleet.dir, 'src'), [
       { path: 'big.bin', size: 64 * 1024 * 1024 },
       { path: 'other.bin', size: 64 * 1024 * 1024 },
-    ])) as [string, string];
+      { path: 'third.bin', size: 96 * 1024 * 1024 },
+    ])) as [string, string, string];
     engine = await fleet.engine('seeder', { trackers: false });
   });
   afterAll(() => fleet.tearDown());
@@ -113,14 +117,26 @@ describe('seeding to a peer that reads slowly', () => {
    * of 128 KiB from the start of the file; 1.5 s on (the kernel's buffers, then the engine's own
    * queue, are full).
    */
-  async function stalledPeer(count: number, path = file) {
-    const added = await engine.add({ path });
+  async function stalledPeer(count: number, input: AddInput = { path: file }, { mse = false } = {}) {
+    const added = await engine.add(input);
     const pieceLength = added.pieceLength ?? 0;
     expect(pieceLength).toBeGreaterThan(0);
     const socket = net.connect(engine.port, '127.0.0.1');
-    const wire = new Wire();
-    socket.pipe(wire).pipe(socket);
     socket.on('error', () => {});
+    const wire = new Wire();
+    if (mse) {
+      // MSE with a plaintext payload, as libtorrent dials by default.
+      await new Promise((r) => socket.once('connect', r));
+      const reader = newReader();
+      const onData = (d: Buffer) => reader.push(d);
+      socket.on('data', onData);
+      const io = { reader, write: (b: Buffer) => void socket.write(b) };
+      const result = await mseInitiate(io, added.infohash, METHOD_PLAINTEXT);
+      socket.off('data', onData);
+      expect(result.method).toBe('plaintext');
+      if (result.leftover.length > 0) wire.write(result.leftover);
+    }
+    socket.pipe(wire).pipe(socket);
     cleanup.push(() => {
       wire.destroy();
       socket.destroy();
@@ -150,7 +166,34 @@ describe('seeding to a peer that reads slowly', () => {
       const { piece, offset } = place(i);
       wire.cancel(piece, offset, MAX_REQUEST_LENGTH);
     };
-    return { socket, blocks, answered, cancel };
+    return { socket, blocks, answered, cancel, infohash: added.infohash };
+  }
+
+  /** A raw peer that downloads blocks [from, from + count) of 128 KiB, reading them as they come. */
+  async function readingPeer(infohash: string, pieceLength: number, from: number, count: number) {
+    const socket = net.connect(engine.port, '127.0.0.1');
+    socket.on('error', () => {});
+    const wire = new Wire();
+    socket.pipe(wire).pipe(socket);
+    cleanup.push(() => {
+      wire.destroy();
+      socket.destroy();
+    });
+    const handshaken = new Promise((r) => wire.once('handshake', r));
+    wire.handshake(infohash, randomBytes(20));
+    await handshaken;
+    const unchoked = new Promise((r) => wire.once('unchoke', r));
+    wire.interested();
+    await unchoked;
+    let got = 0;
+    for (let i = from; i < from + count; i++) {
+      const at = i * MAX_REQUEST_LENGTH;
+      const piece = Math.floor(at / pieceLength);
+      wire.request(piece, at - piece * pieceLength, MAX_REQUEST_LENGTH, (err) => {
+        if (!err) got++;
+      });
+    }
+    await waitFor(() => got === count, 30_000, "the reading peer's blocks");
   }
 
   it('queues a bounded amount for it, and every block it asked for arrives once it reads', async () => {
@@ -174,7 +217,7 @@ describe('seeding to a peer that reads slowly', () => {
 
   it('reads nothing for the requests it cancels while they wait', async () => {
     const count = MAX_PEER_REQUESTS;
-    const { socket, blocks, cancel } = await stalledPeer(count, other);
+    const { socket, blocks, cancel } = await stalledPeer(count, { path: other });
     const kept = 200;
     const before = { rchar: rchar(), socket: socket.bytesRead };
     for (let i = kept; i < count; i++) cancel(i);
@@ -187,5 +230,33 @@ describe('seeding to a peer that reads slowly', () => {
     const diskReads = rchar() - before.rchar - (socket.bytesRead - before.socket);
     expect(diskReads).toBeLessThan(32 * 1024 * 1024);
     expect(blocks.size).toBe(kept);
+  }, 60_000);
+
+  it('never reuses memory still queued for a slow peer whose payload is MSE plaintext, while another peer churns the cache', async () => {
+    // Pieces of 128 KiB: each block is a whole cached span, so the one block left in the socket's
+    // own queue when the kernel's buffers fill is all its span lends.
+    const made = await makeTorrent({
+      source: third,
+      flavour: 'create-torrent',
+      pieceLength: MAX_REQUEST_LENGTH,
+    });
+    const data = await readFile(third);
+    const count = 384; // the first 48 MiB, more than loopback's kernel buffers take
+    const { socket, blocks, infohash } = await stalledPeer(
+      count,
+      { torrent: made.torrent, path: third },
+      { mse: true },
+    );
+    // The file's other 48 MiB go through the 8 MiB cache meanwhile: the span of the block queued
+    // for the slow peer is evicted, and its buffer reused for another as soon as it is given back.
+    await readingPeer(infohash, MAX_REQUEST_LENGTH, count, 384);
+    socket.resume();
+    await waitFor(() => blocks.size === count, 30_000, 'every block');
+    const wrong: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const at = i * MAX_REQUEST_LENGTH;
+      if (!blocks.get(i)?.equals(data.subarray(at, at + MAX_REQUEST_LENGTH))) wrong.push(i);
+    }
+    expect(wrong).toEqual([]);
   }, 60_000);
 });
