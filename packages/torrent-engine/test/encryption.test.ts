@@ -317,8 +317,9 @@ describe('downloads through MSE', () => {
     const peer = await waitForPeer(us, added.infohash);
     expect(peer).toMatchObject({ incoming: true });
     expect(peer.encryption).not.toBe('none');
-    await lt.waitFinished(90_000);
+    const done = await lt.waitFinished(90_000);
     await assertSameTree(join(dir, 'src', 'clip'), join(leechDir, 'clip'));
+    expect(done.failed_bytes).toBe(0);
   });
 
   it('the listener keeps to its policy: no MSE when disabled, nothing else when required', async () => {

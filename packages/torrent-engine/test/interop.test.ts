@@ -62,9 +62,11 @@ describe('interop', () => {
     const leechDir = join(dir, 'lt-leech');
     const lt = await startLibtorrent({ savePath: leechDir, torrent: meta?.torrent, peers: [us.port] });
     fleet.onTearDown(() => lt.stop());
-    await lt.waitFinished(90_000);
+    const done = await lt.waitFinished(90_000);
     await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
     expect(us.detail(added.infohash).uploaded).toBeGreaterThanOrEqual(meta?.length ?? 0);
+    // No piece we sent failed its hash check at libtorrent (a retry would still end identical).
+    expect(done.failed_bytes).toBe(0);
   });
 
   it('seeds to an aria2 leecher met through a tracker our engine announces to', async () => {

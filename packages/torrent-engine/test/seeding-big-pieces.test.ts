@@ -52,11 +52,14 @@ describe('seeding big pieces', () => {
       ),
     );
     for (const lt of leechers) fleet.onTearDown(() => lt.stop());
-    await Promise.all(leechers.map((lt) => lt.waitFinished(120_000)));
+    const finished = await Promise.all(leechers.map((lt) => lt.waitFinished(120_000)));
     const read = rchar() - before;
     const sent = seeder.detail(made.infoHash).uploaded;
 
     for (let i = 0; i < LEECHERS; i++) await assertSameTree(src, join(fleet.dir, `leech-${i}`));
+    // No piece failed its hash check at a leecher: a retry would still end identical, but the
+    // leecher bans a peer that alone sent a bad piece.
+    expect(finished.map((f) => f.failed_bytes)).toEqual(finished.map(() => 0));
     // The leechers also trade among themselves, so we send at most 3 x 128 MiB; what this process
     // read (disk, plus the leechers' requests on its sockets) stays close to what it sent. Whole
     // pieces re-read per block came to tens of times more.
