@@ -10,9 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { generateSigningKey, signEntry } from '@dream/catalog';
-import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../src/engine/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import { WEB_UI_CSP } from '../src/web-ui/routes.js';
 import { EngineFleet } from './engine-fleet.js';
 import { waitFor } from './peers/checks.js';
@@ -327,21 +326,20 @@ describe('the web UI with many subtitles', () => {
 });
 
 describe('the web UI with a catalog', () => {
+  const fleet = new EngineFleet('dream-web-ui-catalog-');
   let node: StreamingNode | undefined;
   let seeder: Engine | undefined;
   let page: DevToolsPage | undefined;
-  let dir: string | undefined;
+  beforeAll(() => fleet.setUp());
 
   afterAll(async () => {
     await page?.close();
     await node?.stop();
-    await seeder?.stop();
-    if (dir) await removeDir(dir);
+    await fleet.tearDown();
   });
 
   it('finds a title despite a typo and plays it from a peer, as dream-cli stream does', async () => {
-    dir = await makeTempDir('dream-web-ui-catalog-');
-    const folder = join(dir, 'seeded', 'Big Buck Test');
+    const folder = join(fleet.dir, 'seeded', 'Big Buck Test');
     await mkdir(folder, { recursive: true });
     await copyFile(await makeClip({ seconds: 10, faststart: true, bitrate: '1M' }), join(folder, 'film.mp4'));
     await writeFile(join(folder, 'notes.txt'), 'not the video\n');
@@ -350,14 +348,7 @@ describe('the web UI with a catalog', () => {
       await makeClip({ seconds: 2, faststart: true, bitrate: '1M' }),
       join(folder, 'a-trailer.mp4'),
     );
-    seeder = await Engine.start({
-      outputDir: join(dir, 'seeder-out'),
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 20,
-      log: createLogger({ name: 'web-ui-seeder', level: 'silent' }),
-      trackers: false,
-    });
+    seeder = await fleet.engine('seeder', { trackers: false });
     const seeded = await seeder.add({ path: folder });
     const detail = seeder.detail(seeded.infohash);
     const files = detail.files.filter((f) => !f.pad).map((f) => ({ path: f.path, size: f.length }));
@@ -440,7 +431,7 @@ describe('the web UI with a catalog', () => {
   });
 
   it('resumes a title the user had paused before its metadata came, and plays it', async () => {
-    const folder = join(dir!, 'seeded', 'Paused Test');
+    const folder = join(fleet.dir, 'seeded', 'Paused Test');
     await mkdir(folder, { recursive: true });
     await copyFile(
       await makeClip({ seconds: 6, faststart: true, bitrate: '1M' }),
