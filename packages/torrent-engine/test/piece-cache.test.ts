@@ -1,6 +1,7 @@
 // The seeding cache reads pieces in spans of at most 1 MiB, and reuses their buffers, never while a
 // block lent out of one may still be read by a socket (the write pump's side of the loans is in
 // write-coalescing.test.ts).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PIECE_CACHE_BYTES, PieceCache, SPAN_BYTES } from '../src/engine/piece-cache.js';
 import { SocketLoans } from '../src/wire/socket-loans.js';
@@ -100,5 +101,55 @@ describe('piece cache', () => {
     const tail = await cache.block(40, lastSize, 2 * SPAN_BYTES + 500, 500);
     expect(Buffer.from(tail).equals(expected(40, 2 * SPAN_BYTES + 500, 500))).toBe(true);
     expect(reads.at(-1)).toEqual({ index: 40, begin: 2 * SPAN_BYTES, length: 1000 });
+  });
+
+  it('property: any requests, blocks given back in any order: every view holds its bytes until given back', async () => {
+    // Pieces of 3 MiB + 5000 (three full spans and a short one) and a short last piece; requests
+    // of any offset and length up to 128 KiB, some across span boundaries; each view is held for a
+    // while (on a socket) and given back in a random order. A buffer reused too early would change
+    // a held view's bytes.
+    const PIECE = 3 * SPAN_BYTES + 5000;
+    const LAST = SPAN_BYTES + 77;
+    const pieceSize = (index: number) => (index === 7 ? LAST : PIECE);
+    const byteAt = (index: number, at: number) => (index * 31 + at * 7 + (at >> 13)) & 0xff;
+    const request = fc
+      .record({
+        index: fc.integer({ min: 0, max: 7 }),
+        at: fc.double({ min: 0, max: 1, noNaN: true }),
+        length: fc.integer({ min: 1, max: 128 * 1024 }),
+      })
+      .map(({ index, at, length }) => {
+        const size = pieceSize(index);
+        const len = Math.min(length, size);
+        return { index, begin: Math.floor(at * (size - len)), length: len };
+      });
+    const step = fc.record({ request, hold: fc.integer({ min: 0, max: 6 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60 }), async (steps) => {
+        const loans = new SocketLoans();
+        const cache = new PieceCache(
+          async (index, begin, into) => {
+            await new Promise((r) => setImmediate(r));
+            for (let k = 0; k < into.length; k++) into[k] = byteAt(index, begin + k);
+          },
+          4 * SPAN_BYTES,
+          loans,
+        );
+        const held: { view: Uint8Array; index: number; begin: number; due: number }[] = [];
+        const intact = (h: (typeof held)[number]) =>
+          h.view.every((b, k) => b === byteAt(h.index, h.begin + k));
+        for (const [turn, { request: r, hold }] of steps.entries()) {
+          const view = await cache.block(r.index, pieceSize(r.index), r.begin, r.length);
+          held.push({ view, index: r.index, begin: r.begin, due: turn + hold });
+          for (const h of held.filter((x) => x.due <= turn)) {
+            if (!intact(h)) return false;
+            loans.giveBack(h.view);
+            held.splice(held.indexOf(h), 1);
+          }
+        }
+        return held.every(intact);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
