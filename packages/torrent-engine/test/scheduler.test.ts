@@ -380,6 +380,59 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'maxOpenPieces: with two pieces open, the background finishes them and starts no third',
+    snapshot: snap({
+      partial: new Map([[5, { received: bits(4, [0]) }]]),
+      inFlight: [flight('a', 2, 0)],
+      peers: [peer('a'), peer('b')],
+      maxOpenPieces: 2,
+    }),
+    check: (plan) => {
+      // Piece 2's three unrequested blocks, piece 5's three missing ones; nothing else.
+      expect(piecesRequested(plan).sort()).toEqual([2, 5]);
+      expect(plan.requests).toHaveLength(6);
+    },
+  },
+  {
+    name: 'maxOpenPieces: an open piece no unchoking peer has does not count, so a new piece starts',
+    snapshot: snap({
+      partial: new Map([[5, { received: bits(4, [0]) }]]),
+      inFlight: [flight('a', 2, 0)],
+      // Piece 5's sources are gone: neither peer has it.
+      peers: [
+        peer('a', { has: bits(8, [0, 1, 2, 3, 4, 6, 7]) }),
+        peer('b', { has: bits(8, [0, 1, 2, 3, 4, 6, 7]) }),
+      ],
+      maxOpenPieces: 2,
+    }),
+    check: (plan) => {
+      const pieces = piecesRequested(plan);
+      expect(pieces).toContain(2);
+      expect(pieces).not.toContain(5);
+      expect(pieces).toHaveLength(2); // piece 2 and exactly one new piece
+    },
+  },
+  {
+    name: "maxOpenPieces: a reader's window is fetched whatever the cap",
+    snapshot: snap({
+      partial: new Map([[5, { received: bits(4, [0]) }]]),
+      inFlight: [flight('a', 2, 0)],
+      peers: [peer('a')],
+      readers: [{ id: 'r', start: 0, end: 2 * PIECE, playhead: 0, bytesPerSecond: MIB }],
+      maxOpenPieces: 2,
+    }),
+    check: (plan) => {
+      expect(plan.requests.filter((r) => r.piece === 0)).toHaveLength(4);
+      expect(plan.requests.filter((r) => r.piece === 1)).toHaveLength(4);
+      // Outside the window, only the pieces already open.
+      expect(
+        piecesRequested(plan)
+          .filter((p) => p > 1)
+          .sort(),
+      ).toEqual([2, 5]);
+    },
+  },
+  {
     name: 'with the torrent budget spent on background work, an urgent block preempts one',
     snapshot: snap({
       inFlight: [flight('a', 2, 0, 30), flight('a', 2, 1, 20)],

@@ -50,6 +50,14 @@ export const MAX_PIPELINE = 500;
  * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
  */
 export const MAX_PIECES_IN_MEMORY = 8;
+/**
+ * Memory for pieces being downloaded outside reader windows: the scheduler opens no new piece
+ * past this many bytes of open ones (at least two pieces). Every open piece is a piece-sized buffer
+ * until it verifies; with 16 MiB pieces (large files from qBittorrent or libtorrent) six uncapped
+ * seeders kept up to 7 open, 138 MiB of buffers. 1 MiB pieces are not held back in practice (13
+ * open at most, measured with six seeders).
+ */
+export const OPEN_PIECES_BYTES = 32 * 1024 * 1024;
 /** Planning period while readers exist (the scheduler asks for 250-500 ms). */
 const READER_PLAN_MS = 250;
 /** Housekeeping tick: timeouts, dialling, interest. */
@@ -756,6 +764,7 @@ export class Torrent extends EventEmitter {
       inFlight,
       peers,
       readers: [...this.readers.values()],
+      maxOpenPieces: Math.max(2, Math.floor(OPEN_PIECES_BYTES / meta.pieceLength)),
       ...(this.shareOutstanding !== undefined ? { maxTotalOutstanding: this.shareOutstanding } : {}),
       ...background,
     });

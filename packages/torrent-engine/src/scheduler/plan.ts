@@ -370,10 +370,15 @@ class Planner {
     let openCount = open.length;
     const usable = this.peers.filter((p) => p.usable).sort((a, b) => a.cost - b.cost || a.order - b.order);
     const minCostAll = usable[0]?.cost ?? 1;
+    const maxOpen = s.maxOpenPieces ?? Number.POSITIVE_INFINITY;
+    let opened = Number.isFinite(maxOpen) ? this.openPieces(usable) : 0;
     const cands: PeerModel[] = [];
     for (let j = 0; j < order.length; j++) {
       if (this.totalFree <= 0 || this.budget <= 0 || this.backgroundBudget <= 0) return;
       const piece = order[j]!;
+      const opens = !s.partial.has(piece) && !this.flight.started(piece);
+      // Started pieces come first in the order: from the first new one on, all are new.
+      if (opens && opened >= maxOpen) return;
       cands.length = 0;
       let minCost = Number.POSITIVE_INFINITY;
       for (let k = 0; k < openCount; k++) {
@@ -414,6 +419,7 @@ class Planner {
         this.backgroundBudget--;
         if (cur.count >= cur.limit) filled = true;
       }
+      if (opens && this.flight.started(piece)) opened++;
       if (filled) {
         // Drop full peers from the open list, in place.
         let w = 0;
@@ -421,6 +427,18 @@ class Planner {
         openCount = w;
       }
     }
+  }
+
+  /** Needed pieces received in part or requested that one of `usable` has (see maxOpenPieces). */
+  private openPieces(usable: PeerModel[]): number {
+    const open = new Set<number>(this.s.partial.keys());
+    for (const r of this.s.inFlight) open.add(r.piece);
+    let n = 0;
+    for (const piece of open) {
+      if (piece < 0 || piece >= this.g.pieceCount || !this.needed(piece)) continue;
+      if (usable.some((p) => bit(p.has, piece))) n++;
+    }
+    return n;
   }
 
   /** Wanted pieces outside windows: started ones first, then rarest, ties by seeded hash, index. */

@@ -136,6 +136,13 @@ export interface SchedulerSnapshot {
    * of downloading the rest of the file at full speed. Default: no cap.
    */
   maxBackgroundOutstanding?: number;
+  /**
+   * Background phase: pieces open at once (received in part, or requested) before it starts
+   * another; the engine holds each open piece in memory until it is verified, so this bounds that
+   * memory for large pieces. Only pieces some unchoking peer has count: a piece whose sources left
+   * cannot keep the others from starting. Reader windows are never held back. Default: no cap.
+   */
+  maxOpenPieces?: number;
   options?: Partial<PlanOptions>;
 }
 
