@@ -94,4 +94,15 @@ describe('peer book', () => {
     expect(book.add([a, { host: '', port: 5 }, { host: 'x', port: 70000 }], 'test', 0)).toBe(0);
     expect(book.isBanned(a)).toBe(true);
   });
+
+  it('hands out only the addresses of one source when asked (a seed dials only the peers it was given)', () => {
+    const book = new PeerBook();
+    const given = { host: '10.0.0.3', port: 6881 };
+    const fromDht = { host: '10.0.0.4', port: 6881 };
+    book.add([fromDht], 'dht', 0);
+    book.add([given], 'given', 0);
+    expect(book.take(10, 0, 'given')).toEqual([given]);
+    expect(book.take(10, 0, 'given')).toEqual([]);
+    expect(book.take(10, 0)).toEqual([fromDht]);
+  });
 });

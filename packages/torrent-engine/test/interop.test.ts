@@ -69,6 +69,21 @@ describe('interop', () => {
     expect(done.failed_bytes).toBe(0);
   });
 
+  it('seeds to a Transmission leecher (our engine dials it: Transmission never dials loopback)', async () => {
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'create-torrent' });
+    const leechDir = join(dir, 'tr-leech');
+    const tr = await startTransmission({ torrent: made.torrent, dir: leechDir });
+    fleet.onTearDown(() => tr.stop());
+    const us = await engine('seed-tr');
+    await us.add(
+      { torrent: made.torrent, path: join(dir, 'src', 'movie') },
+      { peers: [{ host: '127.0.0.1', port: tr.port }] },
+    );
+    // Seeding, our engine dials only the peers it was given; Transmission verifies every piece.
+    await tr.waitSeeding(90_000);
+    await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
+  }, 120_000);
+
   it('seeds to an aria2 leecher met through a tracker our engine announces to', async () => {
     const tracker = await startTracker();
     fleet.onTearDown(() => tracker.stop());

@@ -48,10 +48,16 @@ export class PeerBook {
     return added;
   }
 
-  /** Up to `n` addresses due for a dial, fewest failures first; they count as connected. */
-  take(n: number, now: number): PeerAddress[] {
+  /**
+   * Up to `n` addresses due for a dial, fewest failures first; they count as connected. With
+   * `source`, only addresses that source added.
+   */
+  take(n: number, now: number, source?: string): PeerAddress[] {
     const due: Entry[] = [];
-    for (const e of this.entries.values()) if (!e.connected && e.nextAttemptAt <= now) due.push(e);
+    for (const e of this.entries.values()) {
+      if (!e.connected && e.nextAttemptAt <= now && (source === undefined || e.source === source))
+        due.push(e);
+    }
     due.sort((a, b) => a.failures - b.failures || a.nextAttemptAt - b.nextAttemptAt);
     const out = due.slice(0, Math.max(0, n));
     for (const e of out) e.connected = true;
