@@ -1,6 +1,7 @@
 // Interoperability with real BitTorrent clients on loopback (H's harness in test/peers/): we
-// download from libtorrent and Transmission seeders, libtorrent and aria2 download from us, and a
-// bare infohash resolves its metadata from a libtorrent peer. Files are compared byte for byte.
+// download from libtorrent, Transmission and aria2 seeders; libtorrent (v1 and hybrid torrents),
+// Transmission and aria2 download from us; and a bare infohash resolves its metadata from a
+// libtorrent peer. Files are compared byte for byte.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineFleet, engineEvent } from './engine-fleet.js';
@@ -67,6 +68,38 @@ describe('interop', () => {
     expect(us.detail(added.infohash).uploaded).toBeGreaterThanOrEqual(meta?.length ?? 0);
     // No piece we sent failed its hash check at libtorrent (a retry would still end identical).
     expect(done.failed_bytes).toBe(0);
+  });
+
+  it('seeds a libtorrent hybrid torrent (pad files) to a libtorrent leecher, which checks v1 and v2 hashes', async () => {
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'libtorrent-hybrid' });
+    const us = await engine('seed-hybrid');
+    await us.add({ torrent: made.torrent, path: join(dir, 'src', 'movie') });
+    const leechDir = join(dir, 'lt-hybrid-leech');
+    const lt = await startLibtorrent({ savePath: leechDir, torrent: made.torrent, peers: [us.port] });
+    fleet.onTearDown(() => lt.stop());
+    const done = await lt.waitFinished(90_000);
+    await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
+    expect(done.failed_bytes).toBe(0);
+  });
+
+  it('downloads from an aria2 seeder', async () => {
+    const tracker = await startTracker();
+    fleet.onTearDown(() => tracker.stop());
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), trackers: [tracker.announceUrl] });
+    const aria = await startAria2({
+      torrent: made.torrent,
+      dir: join(dir, 'src'),
+      mode: 'seed',
+      tracker: tracker.announceUrl,
+    });
+    fleet.onTearDown(() => aria.stop());
+    await aria.waitReady(60_000);
+    const us = await engine('from-aria2');
+    const done = engineEvent(us, 'done', made.infoHash);
+    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: aria.port }] });
+    await done;
+    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-aria2-out', 'movie'));
+    expect(us.detail(made.infoHash).wasted).toBe(0);
   });
 
   it('seeds to a Transmission leecher (our engine dials it: Transmission never dials loopback)', async () => {
