@@ -30,18 +30,26 @@ beforeAll(async () => {
 
 afterAll(() => fleet.tearDown());
 
+/**
+ * A fresh engine `name` downloads `made` from the seeder on `port`; its copy must equal the source
+ * and nothing it received may have failed a hash check.
+ */
+async function downloadFrom(name: string, made: { torrent: Uint8Array; infoHash: string }, port: number) {
+  const us = await engine(name);
+  const done = engineEvent(us, 'done', made.infoHash);
+  await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port }] });
+  await done;
+  await assertSameTree(join(dir, 'src', 'movie'), join(dir, `${name}-out`, 'movie'));
+  expect(us.detail(made.infoHash).wasted).toBe(0);
+}
+
 describe('interop', () => {
   it('downloads a hybrid multi-file torrent (pad files) from a libtorrent seeder', async () => {
     const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'libtorrent-hybrid' });
     const lt = await startLibtorrent({ savePath: join(dir, 'src'), torrent: made.torrent });
     fleet.onTearDown(() => lt.stop());
     await lt.waitFinished(60_000);
-    const us = await engine('from-lt');
-    const done = engineEvent(us, 'done', made.infoHash);
-    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: lt.port }] });
-    await done;
-    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-lt-out', 'movie'));
-    expect(us.detail(made.infoHash).wasted).toBe(0);
+    await downloadFrom('from-lt', made, lt.port);
   });
 
   it('downloads from a Transmission seeder', async () => {
@@ -49,11 +57,7 @@ describe('interop', () => {
     const tr = await startTransmission({ torrent: made.torrent, dir: join(dir, 'src') });
     fleet.onTearDown(() => tr.stop());
     await tr.waitSeeding(60_000);
-    const us = await engine('from-tr');
-    const done = engineEvent(us, 'done', made.infoHash);
-    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: tr.port }] });
-    await done;
-    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-tr-out', 'movie'));
+    await downloadFrom('from-tr', made, tr.port);
   });
 
   it('seeds to a libtorrent leecher', async () => {
@@ -94,12 +98,7 @@ describe('interop', () => {
     });
     fleet.onTearDown(() => aria.stop());
     await aria.waitReady(60_000);
-    const us = await engine('from-aria2');
-    const done = engineEvent(us, 'done', made.infoHash);
-    await us.add({ torrent: made.torrent }, { peers: [{ host: '127.0.0.1', port: aria.port }] });
-    await done;
-    await assertSameTree(join(dir, 'src', 'movie'), join(dir, 'from-aria2-out', 'movie'));
-    expect(us.detail(made.infoHash).wasted).toBe(0);
+    await downloadFrom('from-aria2', made, aria.port);
   });
 
   it('seeds to a Transmission leecher (our engine dials it: Transmission never dials loopback)', async () => {
