@@ -284,6 +284,59 @@ describe('the web UI file chooser', () => {
     const bytes = Object.fromEntries(engine.detail(ih).files.map((f) => [f.path, f.bytes]));
     expect(bytes).toEqual({ 'pack/e01.mkv': 1024 * 1024, 'pack/e02.mkv': 1024 * 1024, 'pack/e03.mkv': 0 });
   });
+  it('is not flipped back by a refresh asked for before the change and answered after it', async () => {
+    await makeFiles(
+      join(fleet.dir, 'src2'),
+      ['a.mkv', 'b.mkv'].map((e) => ({ path: `pair/${e}`, size: 256 * 1024 })),
+    );
+    const seeder = await fleet.engine('seeder2', { trackers: false });
+    const seeded = await seeder.add({ path: join(fleet.dir, 'src2', 'pair') });
+    const torrent = seeder.torrent(seeded.infohash)?.meta?.torrent as Uint8Array;
+    const node = await startNode();
+    fleet.onTearDown(() => node.stop());
+    const ih = seeded.infohash;
+    await node.engine.add({ torrent }, { paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    const page = await openWithDevTools(`${node.baseUrl}/`);
+    fleet.onTearDown(() => page.close());
+    const row = `document.querySelector('li.torrent[data-infohash=${js(ih)}]')`;
+    const boxB = `${row}.querySelector('input.fetch[data-path=${js('pair/b.mkv')}]')`;
+    await page.waitFor(`${row}?.querySelectorAll('input.fetch').length === 2`, 30_000, 'two checkboxes');
+
+    // Hold the page's next GET /api/torrents: the engine answers it now (both files selected), the
+    // page gets the answer only when released, after the user's change.
+    await page.evaluate(`(() => {
+      window.heldRefreshes = [];
+      const fetchNow = window.fetch;
+      window.fetch = (path, init) => {
+        const answer = fetchNow(path, init);
+        if (path !== '/api/torrents' || init?.method !== 'GET' || !window.holdRefreshes) return answer;
+        return new Promise((resolve) => window.heldRefreshes.push(() => resolve(answer)));
+      };
+      window.holdRefreshes = true;
+    })()`);
+    await page.waitFor('window.heldRefreshes.length > 0', 10_000, 'a refresh on its way');
+    await page.evaluate(`${boxB}.click()`);
+    await waitFor(
+      () => node.engine.detail(ih).files.filter((f) => f.selected).length === 1,
+      10_000,
+      'b unselected',
+    );
+    // Released: the stale answer (b selected) arrives after the change. Read the box at once,
+    // before the next refresh would set it right anyway.
+    const afterStale = await page.evaluate<boolean>(`(async () => {
+      window.holdRefreshes = false;
+      for (const release of window.heldRefreshes.splice(0)) release();
+      await new Promise((r) => setTimeout(r, 50));
+      return ${boxB}.checked;
+    })()`);
+    expect(afterStale).toBe(false);
+    await page.waitFor(
+      `document.getElementById('message').textContent === 'Fetching 1 of 2 files.'`,
+      10_000,
+      'the message',
+    );
+    expect(await page.evaluate<boolean>(`${boxB}.checked`)).toBe(false);
+  }, 60_000);
 });
 
 describe('the web UI with many subtitles', () => {
