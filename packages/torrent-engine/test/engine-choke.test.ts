@@ -95,14 +95,20 @@ describe('peer book', () => {
     expect(book.isBanned(a)).toBe(true);
   });
 
-  it('hands out only the addresses of one source when asked (a seed dials only the peers it was given)', () => {
+  it('hands out one source, or all but the known seeds, when asked', () => {
     const book = new PeerBook();
     const given = { host: '10.0.0.3', port: 6881 };
     const fromDht = { host: '10.0.0.4', port: 6881 };
-    book.add([fromDht], 'dht', 0);
+    const seed = { host: '10.0.0.5', port: 6881 };
+    book.add([fromDht, seed], 'dht', 0);
     book.add([given], 'given', 0);
-    expect(book.take(10, 0, 'given')).toEqual([given]);
-    expect(book.take(10, 0, 'given')).toEqual([]);
-    expect(book.take(10, 0)).toEqual([fromDht]);
+    expect(book.take(10, 0, { source: 'given' })).toEqual([given]);
+    expect(book.take(10, 0, { source: 'given' })).toEqual([]);
+    expect(book.take(1, 0, { source: 'dht' })).toEqual([fromDht]);
+    book.markClosed(fromDht, 0, true);
+    book.markSeed(seed);
+    // A complete torrent's dial: the known seed is left out, however due it is.
+    expect(book.take(10, RETRY_BASE_MS, { skipSeeds: true })).toEqual([fromDht]);
+    expect(book.take(10, RETRY_BASE_MS)).toEqual([seed]);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineFleet, engineEvent } from './engine-fleet.js';
 import { startAria2 } from './peers/aria2.js';
-import { assertSameTree } from './peers/checks.js';
+import { assertSameTree, waitFor } from './peers/checks.js';
 import { makeFiles, makeTorrent } from './peers/fixtures.js';
 import { startLibtorrent } from './peers/libtorrent.js';
 import { startTracker } from './peers/tracker.js';
@@ -101,17 +101,23 @@ describe('interop', () => {
     await downloadFrom('from-aria2', made, aria.port);
   });
 
-  it('seeds to a Transmission leecher (our engine dials it: Transmission never dials loopback)', async () => {
-    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), flavour: 'create-torrent' });
+  it('seeds to a Transmission leecher it learns of from a tracker (Transmission never dials loopback)', async () => {
+    const tracker = await startTracker();
+    fleet.onTearDown(() => tracker.stop());
+    const made = await makeTorrent({ source: join(dir, 'src', 'movie'), trackers: [tracker.announceUrl] });
     const leechDir = join(dir, 'tr-leech');
     const tr = await startTransmission({ torrent: made.torrent, dir: leechDir });
     fleet.onTearDown(() => tr.stop());
-    const us = await engine('seed-tr');
-    await us.add(
-      { torrent: made.torrent, path: join(dir, 'src', 'movie') },
-      { peers: [{ host: '127.0.0.1', port: tr.port }] },
+    // Registered, not just announced: Transmission's first announce is sometimes a "stopped", and
+    // the tracker then has nobody to name until its next one.
+    await waitFor(
+      () => tracker.peers(made.infoHash).some((p) => p.port === tr.port),
+      30_000,
+      'Transmission registered at the tracker',
     );
-    // Seeding, our engine dials only the peers it was given; Transmission verifies every piece.
+    // Seeding in place, complete from the start: it must dial the leecher the tracker names.
+    const us = await engine('seed-tr', true);
+    await us.add({ torrent: made.torrent, path: join(dir, 'src', 'movie') });
     await tr.waitSeeding(90_000);
     await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
   }, 120_000);

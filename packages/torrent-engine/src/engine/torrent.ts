@@ -50,8 +50,6 @@ export const MAX_PIPELINE = 500;
  * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
  */
 export const MAX_PIECES_IN_MEMORY = 8;
-/** The peer book's source for addresses the add named (its peers, a magnet's x.pe hints). */
-const GIVEN_PEERS = 'given';
 /**
  * Memory for pieces being downloaded outside reader windows: the scheduler opens no new piece
  * past this many bytes of open ones (at least two pieces). Every open piece is a piece-sized buffer
@@ -243,7 +241,7 @@ export class Torrent extends EventEmitter {
     this.magnetTrackers = init.trackers ?? [];
     this.state = this.paused ? 'paused' : init.meta ? 'checking' : 'metadata';
     this.log = host.log.child({ infohash: this.infohash });
-    if (init.peers) this.book.add(init.peers, GIVEN_PEERS, Date.now());
+    if (init.peers) this.book.add(init.peers, 'given', Date.now());
     this.limits = new TorrentLimits(
       host.limits ?? new GlobalLimits({ upload: 0, download: 0 }),
       init.limits,
@@ -428,12 +426,12 @@ export class Torrent extends EventEmitter {
 
   private dial(): void {
     if (!this.wantsConnections()) return;
-    // A complete torrent waits for leechers to come to it (they find us via trackers/DHT), except
-    // the peers it was given (the add's peers, a magnet's x.pe): someone asked for those, and a
-    // leecher that never dials out (Transmission, to a loopback or LAN address) is only reached so.
+    // A complete torrent dials too (as libtorrent and Transmission do), but not peers already seen
+    // complete: a leecher that cannot be dialled from where we are may still accept our call
+    // (an uploader behind NAT, a Transmission leecher, which never dials loopback or LAN peers).
     const done = this.store !== undefined && this.isDone();
     const room = MAX_PEERS_PER_TORRENT - this.peers.size - this.dialing;
-    const addrs = this.book.take(room, Date.now(), done ? GIVEN_PEERS : undefined);
+    const addrs = this.book.take(room, Date.now(), { skipSeeds: done });
     for (const addr of addrs) {
       if (!this.host.canConnect()) {
         this.book.markClosed(addr, Date.now(), true);
@@ -965,6 +963,7 @@ export class Torrent extends EventEmitter {
     for (const p of [...this.peers.values()]) {
       if (done && p.has?.isComplete() && now - p.connectedAt > 5_000) {
         this.detach(p, 'both seeds');
+        this.book.markSeed(p.listen);
         continue;
       }
       if (now - p.wire.lastMessageAt > IDLE_TIMEOUT_MS) {

@@ -19,6 +19,15 @@ interface Entry {
   failures: number;
   nextAttemptAt: number;
   connected: boolean;
+  /** Was complete when we were: nothing to trade while we still are. */
+  seed?: boolean;
+}
+
+export interface TakeFilter {
+  /** Only addresses this source added. */
+  source?: string;
+  /** Leave out addresses marked as seeds (markSeed). */
+  skipSeeds?: boolean;
 }
 
 export function addressKey(a: PeerAddress): string {
@@ -48,15 +57,14 @@ export class PeerBook {
     return added;
   }
 
-  /**
-   * Up to `n` addresses due for a dial, fewest failures first; they count as connected. With
-   * `source`, only addresses that source added.
-   */
-  take(n: number, now: number, source?: string): PeerAddress[] {
+  /** Up to `n` addresses due for a dial, fewest failures first; they count as connected. */
+  take(n: number, now: number, filter: TakeFilter = {}): PeerAddress[] {
     const due: Entry[] = [];
     for (const e of this.entries.values()) {
-      if (!e.connected && e.nextAttemptAt <= now && (source === undefined || e.source === source))
-        due.push(e);
+      if (e.connected || e.nextAttemptAt > now) continue;
+      if (filter.source !== undefined && e.source !== filter.source) continue;
+      if (filter.skipSeeds && e.seed) continue;
+      due.push(e);
     }
     due.sort((a, b) => a.failures - b.failures || a.nextAttemptAt - b.nextAttemptAt);
     const out = due.slice(0, Math.max(0, n));
@@ -87,6 +95,12 @@ export class PeerBook {
     }
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, e.failures - (ok ? 0 : 1)));
     e.nextAttemptAt = now + delay;
+  }
+
+  /** The peer at `addr` had every piece: a complete torrent need not dial it again. */
+  markSeed(addr: PeerAddress): void {
+    const e = this.entries.get(addressKey(addr));
+    if (e) e.seed = true;
   }
 
   ban(addr: PeerAddress): void {
