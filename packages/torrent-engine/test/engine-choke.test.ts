@@ -95,16 +95,15 @@ describe('peer book', () => {
     expect(book.isBanned(a)).toBe(true);
   });
 
-  it('hands out one source, or all but the known seeds, when asked', () => {
+  it('hands out all but the known seeds when asked (a complete torrent dials)', () => {
     const book = new PeerBook();
     const given = { host: '10.0.0.3', port: 6881 };
     const fromDht = { host: '10.0.0.4', port: 6881 };
     const seed = { host: '10.0.0.5', port: 6881 };
-    book.add([fromDht, seed], 'dht', 0);
     book.add([given], 'given', 0);
-    expect(book.take(10, 0, { source: 'given' })).toEqual([given]);
-    expect(book.take(10, 0, { source: 'given' })).toEqual([]);
-    expect(book.take(1, 0, { source: 'dht' })).toEqual([fromDht]);
+    book.add([fromDht, seed], 'dht', 0);
+    expect(book.take(1, 0)).toEqual([given]);
+    expect(book.take(1, 0)).toEqual([fromDht]);
     book.markClosed(fromDht, 0, true);
     book.markSeed(seed);
     // A complete torrent's dial: the known seed is left out, however due it is.

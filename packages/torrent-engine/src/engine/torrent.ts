@@ -54,8 +54,8 @@ export const MAX_PIECES_IN_MEMORY = 8;
  * Memory for pieces being downloaded outside reader windows: the scheduler opens no new piece
  * past this many bytes of open ones (at least two pieces). Every open piece is a piece-sized buffer
  * until it verifies; with 16 MiB pieces (large files from qBittorrent or libtorrent) six uncapped
- * seeders kept up to 7 open, 138 MiB of buffers. 1 MiB pieces are not held back in practice (13
- * open at most, measured with six seeders).
+ * seeders kept 6-10 open, 121-181 MiB of buffers (38-39 MiB capped). 1 MiB pieces are not held
+ * back in practice (25-29 open against a cap of 32, measured with six uncapped seeders).
  */
 export const OPEN_PIECES_BYTES = 32 * 1024 * 1024;
 /** Planning period while readers exist (the scheduler asks for 250-500 ms). */

@@ -23,13 +23,6 @@ interface Entry {
   seed?: boolean;
 }
 
-export interface TakeFilter {
-  /** Only addresses this source added. */
-  source?: string;
-  /** Leave out addresses marked as seeds (markSeed). */
-  skipSeeds?: boolean;
-}
-
 export function addressKey(a: PeerAddress): string {
   return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
@@ -57,14 +50,14 @@ export class PeerBook {
     return added;
   }
 
-  /** Up to `n` addresses due for a dial, fewest failures first; they count as connected. */
-  take(n: number, now: number, filter: TakeFilter = {}): PeerAddress[] {
+  /**
+   * Up to `n` addresses due for a dial, fewest failures first; they count as connected. With
+   * `skipSeeds`, addresses marked as seeds (markSeed) are left out.
+   */
+  take(n: number, now: number, { skipSeeds = false } = {}): PeerAddress[] {
     const due: Entry[] = [];
     for (const e of this.entries.values()) {
-      if (e.connected || e.nextAttemptAt > now) continue;
-      if (filter.source !== undefined && e.source !== filter.source) continue;
-      if (filter.skipSeeds && e.seed) continue;
-      due.push(e);
+      if (!e.connected && e.nextAttemptAt <= now && !(skipSeeds && e.seed)) due.push(e);
     }
     due.sort((a, b) => a.failures - b.failures || a.nextAttemptAt - b.nextAttemptAt);
     const out = due.slice(0, Math.max(0, n));
