@@ -215,22 +215,29 @@ describe('the web UI file chooser', () => {
   beforeAll(() => fleet.setUp());
   afterAll(() => fleet.tearDown());
 
-  it("sets which files a torrent fetches, keeps one, follows the engine's selection, and fetches only those", async () => {
-    const episodes = ['e01.mkv', 'e02.mkv', 'e03.mkv'];
-    // 1 MiB each: every piece lies in one episode, so an unticked one gets no byte.
+  /**
+   * A folder `name` of `files` (each `size` bytes) seeded by its own engine, and added paused to a
+   * fresh streaming node with that seeder as its peer, as a user would before choosing files.
+   */
+  async function pausedPack(name: string, files: string[], size: number) {
     await makeFiles(
-      join(fleet.dir, 'src'),
-      episodes.map((e) => ({ path: `pack/${e}`, size: 1024 * 1024 })),
+      join(fleet.dir, `src-${name}`),
+      files.map((f) => ({ path: `${name}/${f}`, size })),
     );
-    const seeder = await fleet.engine('seeder', { trackers: false });
-    const seeded = await seeder.add({ path: join(fleet.dir, 'src', 'pack') });
+    const seeder = await fleet.engine(`seeder-${name}`, { trackers: false });
+    const seeded = await seeder.add({ path: join(fleet.dir, `src-${name}`, name) });
     const torrent = seeder.torrent(seeded.infohash)?.meta?.torrent as Uint8Array;
     const node = await startNode();
     fleet.onTearDown(() => node.stop());
+    await node.engine.add({ torrent }, { paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    return { node, ih: seeded.infohash };
+  }
+
+  it("sets which files a torrent fetches, keeps one, follows the engine's selection, and fetches only those", async () => {
+    // 1 MiB each: every piece lies in one episode, so an unticked one gets no byte. Paused: nothing
+    // comes down yet.
+    const { node, ih } = await pausedPack('pack', ['e01.mkv', 'e02.mkv', 'e03.mkv'], 1024 * 1024);
     const engine = node.engine;
-    const ih = seeded.infohash;
-    // Added paused, as a user would before choosing: nothing comes down yet.
-    await engine.add({ torrent }, { paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
     const selectedPaths = () =>
       engine
         .detail(ih)
@@ -285,17 +292,7 @@ describe('the web UI file chooser', () => {
     expect(bytes).toEqual({ 'pack/e01.mkv': 1024 * 1024, 'pack/e02.mkv': 1024 * 1024, 'pack/e03.mkv': 0 });
   });
   it('is not flipped back by a refresh asked for before the change and answered after it', async () => {
-    await makeFiles(
-      join(fleet.dir, 'src2'),
-      ['a.mkv', 'b.mkv'].map((e) => ({ path: `pair/${e}`, size: 256 * 1024 })),
-    );
-    const seeder = await fleet.engine('seeder2', { trackers: false });
-    const seeded = await seeder.add({ path: join(fleet.dir, 'src2', 'pair') });
-    const torrent = seeder.torrent(seeded.infohash)?.meta?.torrent as Uint8Array;
-    const node = await startNode();
-    fleet.onTearDown(() => node.stop());
-    const ih = seeded.infohash;
-    await node.engine.add({ torrent }, { paused: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    const { node, ih } = await pausedPack('pair', ['a.mkv', 'b.mkv'], 256 * 1024);
     const page = await openWithDevTools(`${node.baseUrl}/`);
     fleet.onTearDown(() => page.close());
     const row = `document.querySelector('li.torrent[data-infohash=${js(ih)}]')`;
