@@ -18,6 +18,7 @@ import {
   parseTorrent,
   toMagnet,
 } from '../src/metainfo/index.js';
+import { sha256 } from '../src/metainfo/merkle.js';
 import {
   buildTorrent,
   content,
@@ -267,6 +268,90 @@ describe('parseTorrent', () => {
     const e = refused(bytes);
     expect(e.code).toBe('V2_ONLY');
     expect(e.message).toMatch(/v2-only/);
+  });
+});
+
+describe('hybrid torrents: the v2 half (BEP 52)', () => {
+  /** A libtorrent hybrid torrent of a small and a big file (64 KiB pieces), and the big file's bytes. */
+  async function hybrid(dir: string) {
+    await mkdir(join(dir, 'pack'));
+    const big = content(300_000, 41); // 5 pieces of 64 KiB, the last one short
+    await writeFile(join(dir, 'pack', 'big.mkv'), big);
+    await writeFile(join(dir, 'pack', 'small.srt'), content(40_000, 42)); // 3 blocks, under a piece
+    libtorrentCreate(join(dir, 'pack'), join(dir, 'h.torrent'), { pieceLength: 64 * 1024 });
+    return { bytes: readFileSync(join(dir, 'h.torrent')), big };
+  }
+
+  /** The v2 root of `data` computed here from its 16 KiB blocks (leaves padded with zeros). */
+  function rootOf(data: Uint8Array): Buffer {
+    let layer: Buffer[] = [];
+    for (let at = 0; at < data.length; at += 16384) layer.push(sha256(data.subarray(at, at + 16384)));
+    let width = 1;
+    while (width < layer.length) width *= 2;
+    while (layer.length < width) layer.push(Buffer.alloc(32));
+    while (layer.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < layer.length; i += 2) next.push(sha256(Buffer.concat([layer[i]!, layer[i + 1]!])));
+      layer = next;
+    }
+    return layer[0]!;
+  }
+
+  it('gives each data file its pieces root, and big files their piece layer, as libtorrent made them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-v2half-'));
+    try {
+      const { bytes, big } = await hybrid(dir);
+      const meta = parseTorrent(bytes);
+      const bigFile = meta.files.find((f) => f.path === 'pack/big.mkv')!;
+      const small = meta.files.find((f) => f.path === 'pack/small.srt')!;
+      expect(Buffer.from(bigFile.piecesRoot!).equals(rootOf(big))).toBe(true);
+      expect(Buffer.from(small.piecesRoot!).equals(rootOf(content(40_000, 42)))).toBe(true);
+      expect(bigFile.pieceLayer?.length).toBe(5 * 32);
+      // Each entry of the layer is the root of that piece's own 4 leaves.
+      const third = big.subarray(2 * 65536, 3 * 65536);
+      expect(Buffer.from(bigFile.pieceLayer!.subarray(64, 96)).equals(rootOf(third))).toBe(true);
+      expect(small.pieceLayer).toBeUndefined(); // a file within one piece has no layer
+      expect(meta.files.filter((f) => f.pad).every((f) => f.piecesRoot === undefined)).toBe(true);
+      // From a magnet (the info dict alone) the roots are known, the layers are not.
+      const fromInfo = parseInfo(meta.info, meta.infohash);
+      expect(fromInfo.files.find((f) => f.path === 'pack/big.mkv')?.pieceLayer).toBeUndefined();
+      expect(fromInfo.files.find((f) => f.path === 'pack/big.mkv')?.piecesRoot).toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('refuses piece layers that do not hash up to their pieces root', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-v2half-'));
+    try {
+      const { bytes } = await hybrid(dir);
+      const layer = parseTorrent(bytes).files.find((f) => f.path === 'pack/big.mkv')!.pieceLayer!;
+      const at = bytes.indexOf(Buffer.from(layer));
+      const tampered = Buffer.from(bytes);
+      tampered[at + 40] = (tampered[at + 40]! + 1) % 256; // piece 1's hash, outside the info dict
+      const e = refused(tampered);
+      expect(e.code).toBe('BAD_PIECE_LAYERS');
+      expect(e.message).toContain('pack/big.mkv');
+    } finally {
+      await rm(dir, { recursive: true });
+    }
+  });
+
+  it('refuses a hybrid torrent whose v1 and v2 halves disagree on a file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meta-v2half-'));
+    try {
+      const { bytes } = await hybrid(dir);
+      // The file tree's entry for big.mkv ("length" then "pieces root"), not the v1 list's.
+      const text = bytes.toString('latin1');
+      const at = text.indexOf('6:lengthi300000e11:pieces root');
+      expect(at).toBeGreaterThan(0);
+      const changed = Buffer.from(text.slice(0, at) + '6:lengthi300001e' + text.slice(at + 16), 'latin1');
+      const e = refused(changed);
+      expect(e.code).toBe('V2_MISMATCH');
+      expect(e.message).toMatch(/pack\/big\.mkv.*300000.*300001/);
+    } finally {
+      await rm(dir, { recursive: true });
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { BDict, type BValue, bdecode } from './bdecode.js';
 import { MetainfoError } from './errors.js';
 import { decodeName, isValidUtf8, PathDeduper, sanitizeElement, sanitizePath } from './sanitize.js';
 import type { TorrentFile, TorrentMeta } from './types.js';
+import { attachV2 } from './v2-files.js';
 
 /**
  * Piece length bounds. Powers of two only (BEP 52 requires it, every creator we know writes one).
@@ -33,7 +34,7 @@ export function parseTorrent(bytes: Uint8Array): TorrentMeta {
   const info = top.get('info');
   if (!(info instanceof BDict)) throw field('info', 'a dictionary');
   const infoBytes = bytes.subarray(info.start, info.end);
-  const meta = buildMeta(info, infoBytes);
+  const meta = buildMeta(info, infoBytes, top.get('piece layers'));
   meta.trackers = trackerTiers(top);
   meta.torrent = bytes;
   return meta;
@@ -54,7 +55,7 @@ export function parseInfo(infoBytes: Uint8Array, expectedInfohash?: string): Tor
   return buildMeta(info, infoBytes.subarray(info.start, info.end));
 }
 
-function buildMeta(info: BDict, infoBytes: Uint8Array): TorrentMeta {
+function buildMeta(info: BDict, infoBytes: Uint8Array, pieceLayers?: BValue): TorrentMeta {
   const infohash = sha1hex(infoBytes);
   const metaVersion = info.get('meta version');
   const pieces = info.get('pieces');
@@ -103,6 +104,8 @@ function buildMeta(info: BDict, infoBytes: Uint8Array): TorrentMeta {
       `${length} bytes in pieces of ${pieceLength} need ${expected} piece hashes, the torrent has ${pieceCount}`,
     );
   }
+
+  if (infohashV2) attachV2(info, files, pieceLength, pieceLayers);
 
   const priv = info.get('private');
   return {

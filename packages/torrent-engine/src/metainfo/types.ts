@@ -10,6 +10,10 @@ export interface TorrentFile {
   offset: number;
   /** BEP 47 pad file: never written to disk, reads as zeros. */
   pad: boolean;
+  /** Hybrid torrents (BEP 52), files that start on a piece boundary: the root of its v2 tree. */
+  piecesRoot?: Uint8Array;
+  /** Files longer than a piece, when the .torrent carried `piece layers`: 32 bytes per piece. */
+  pieceLayer?: Uint8Array;
 }
 
 export interface TorrentMeta {
