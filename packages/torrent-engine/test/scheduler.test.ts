@@ -26,6 +26,67 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'blocks checked one by one (BEP 52): the reader mid-piece gets its own blocks first',
+    snapshot: snap({
+      pieceCount: 3,
+      peers: [peer('a', { pieces: 3, maxOutstanding: 2 })],
+      readers: [
+        {
+          id: 'r',
+          start: PIECE + 2 * BLOCK,
+          end: 3 * PIECE,
+          playhead: PIECE + 2 * BLOCK,
+          bytesPerSecond: MIB,
+        },
+      ],
+      blockwise: bits(3, 'all'),
+    }),
+    check: (plan) => {
+      expect(reqs(plan)).toEqual(['a:1/2', 'a:1/3']);
+    },
+  },
+  {
+    name: 'a piece served only whole: its blocks are due together, in order (control of the case above)',
+    snapshot: snap({
+      pieceCount: 3,
+      peers: [peer('a', { pieces: 3, maxOutstanding: 2 })],
+      readers: [
+        {
+          id: 'r',
+          start: PIECE + 2 * BLOCK,
+          end: 3 * PIECE,
+          playhead: PIECE + 2 * BLOCK,
+          bytesPerSecond: MIB,
+        },
+      ],
+    }),
+    check: (plan) => {
+      expect(reqs(plan)).toEqual(['a:1/0', 'a:1/1']);
+    },
+  },
+  {
+    name: 'blockwise: the blocks before the reader come when the piece end is due, after the next piece starts',
+    snapshot: snap({
+      pieceCount: 3,
+      peers: [peer('a', { pieces: 3, maxOutstanding: 5 })],
+      readers: [
+        {
+          id: 'r',
+          start: PIECE + 3 * BLOCK,
+          end: 3 * PIECE,
+          playhead: PIECE + 3 * BLOCK,
+          bytesPerSecond: MIB,
+        },
+      ],
+      blockwise: bits(3, 'all'),
+    }),
+    check: (plan) => {
+      // Block 3 (the reader's), then blocks 0-2 (due with the piece's last byte, block 3's end),
+      // before piece 2, whose first byte comes one block later.
+      expect(reqs(plan)).toEqual(['a:1/3', 'a:1/0', 'a:1/1', 'a:1/2', 'a:2/0']);
+    },
+  },
+  {
     name: 'requests every block of the one wanted piece, last block shorter',
     snapshot: snap({
       pieceCount: 2,

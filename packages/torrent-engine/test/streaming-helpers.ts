@@ -19,7 +19,14 @@ import { Engine } from '../src/engine/engine.js';
 import type { Torrent } from '../src/engine/torrent.js';
 import type { ReaderState } from '../src/scheduler/index.js';
 import { Child } from './peers/child.js';
-import { contentAt, makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
+import {
+  contentAt,
+  makeFiles,
+  makeTempDir,
+  makeTorrent,
+  removeDir,
+  type TorrentFlavour,
+} from './peers/fixtures.js';
 import { type LibtorrentPeer, startLibtorrent } from './peers/libtorrent.js';
 
 const execFileAsync = promisify(execFile);
@@ -199,6 +206,8 @@ export interface Seed {
   size: number;
   pieceLength: number;
   peer: LibtorrentPeer;
+  /** The folder the seeder serves from (the torrent's file is in it). */
+  dir: string;
   /** The source bytes [offset, offset + length). */
   bytes(offset: number, length: number): Promise<Buffer>;
   stop(): Promise<void>;
@@ -210,6 +219,13 @@ export interface SeedOptions {
   uploadLimit?: number;
   /** The seeder's libtorrent tick in ms (its cap sends in bursts of this period); default 500. */
   tickIntervalMs?: number;
+  /** Who makes the torrent: create-torrent (v1, the default) or libtorrent (hybrid v1+v2, ...). */
+  flavour?: TorrentFlavour;
+  /**
+   * libtorrent's seed mode: it trusts the files without hashing them first (quicker to start).
+   * Such a seeder answers BEP 52 hash requests with a reject; default true.
+   */
+  seedMode?: boolean;
 }
 
 /** A single-file torrent of `size` deterministic pseudo-random bytes, seeded by libtorrent. */
@@ -258,15 +274,21 @@ async function seedPath(
   bytes: Seed['bytes'],
 ): Promise<Seed> {
   const pieceLength = opts.pieceLength ?? 256 * KiB;
-  const made = await makeTorrent({ source: file, pieceLength });
+  const made = await makeTorrent({
+    source: file,
+    pieceLength,
+    ...(opts.flavour ? { flavour: opts.flavour } : {}),
+  });
+  const seedMode = opts.seedMode ?? true;
   const peer = await startLibtorrent({
     savePath: join(root, 'seed'),
     torrent: made.torrent,
     // The data is ours and known good: skip libtorrent's full hash check at start.
-    seedMode: true,
+    seedMode,
     ...(opts.uploadLimit ? { uploadLimit: opts.uploadLimit } : {}),
     ...(opts.tickIntervalMs ? { tickIntervalMs: opts.tickIntervalMs } : {}),
   });
+  if (!seedMode) await peer.waitFinished(60_000);
   return {
     torrent: made.torrent,
     infoHash: made.infoHash,
@@ -274,6 +296,7 @@ async function seedPath(
     size,
     pieceLength,
     peer,
+    dir: join(root, 'seed'),
     bytes,
     async stop() {
       await peer.stop().catch(() => {});

@@ -28,7 +28,7 @@ async function listen(pieceCount: number): Promise<{ port: number; accepted: Pro
   listener = new PeerListener({
     peerId: OUR_ID,
     admit: () => true,
-    route: (ih) => (ih === INFOHASH ? { setup: () => {}, pieceCount } : undefined),
+    route: (ih) => (ih === INFOHASH ? { setup: () => {}, pieceCount, infohash: ih } : undefined),
     accept: (h) => resolve(h),
   });
   const port = await listener.listen(0, '127.0.0.1');

@@ -64,7 +64,7 @@ async function connectedPair(): Promise<{ ours: Handshaken; theirs: Handshaken }
   const listener = new PeerListener({
     peerId: peerId(),
     admit: () => true,
-    route: (ih) => (ih === INFOHASH ? { setup: () => {}, pieceCount: 1000 } : undefined),
+    route: (ih) => (ih === INFOHASH ? { setup: () => {}, pieceCount: 1000, infohash: ih } : undefined),
     accept: (h) => accept(h),
   });
   const port = await listener.listen(0, '127.0.0.1');

@@ -12,6 +12,8 @@ export class PieceAssembly {
   readonly received: Bitfield;
   /** Who sent each block: the peer's ban key (listen address). */
   readonly senders: (string | undefined)[];
+  /** Blocks checked against their BEP 52 leaf hash (block-verifier.ts): readable before the piece. */
+  readonly checked: Bitfield;
   count = 0;
   /** Complete and being written/verified: no more blocks accepted. */
   writing = false;
@@ -24,7 +26,24 @@ export class PieceAssembly {
     this.buf = pool ? pool.take(size) : Buffer.allocUnsafe(size);
     const blocks = Math.ceil(size / BLOCK_SIZE);
     this.received = new Bitfield(blocks);
+    this.checked = new Bitfield(blocks);
     this.senders = new Array(blocks);
+  }
+
+  /** Forgets a block that failed its leaf hash: it is requested again. */
+  drop(b: number): void {
+    if (this.writing || !this.received.get(b)) return;
+    this.received.set(b, false);
+    this.checked.set(b, false);
+    this.senders[b] = undefined;
+    this.count--;
+  }
+
+  /** Bytes from `begin` (piece-relative) covered by checked blocks, contiguously. */
+  checkedBytesFrom(begin: number): number {
+    let b = Math.floor(begin / BLOCK_SIZE);
+    while (b < this.blocks && this.checked.get(b)) b++;
+    return Math.max(0, Math.min(this.size, b * BLOCK_SIZE) - begin);
   }
 
   get blocks(): number {

@@ -113,9 +113,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       infohashes: () => this.torrents.keys(),
       encryption: this.encryption,
       route: (infohash) => {
-        const t = this.torrents.get(infohash);
+        const t = this.torrents.get(infohash) ?? this.byTruncatedV2(infohash);
         if (!t?.acceptsIncoming()) return undefined;
-        return { setup: (w) => t.setupWire(w), pieceCount: t.meta?.pieceCount };
+        const infohashV2 = t.v2HandshakeHash();
+        return {
+          setup: (w) => t.setupWire(w),
+          pieceCount: t.meta?.pieceCount,
+          infohash: t.infohash,
+          ...(infohashV2 ? { infohashV2 } : {}),
+        };
       },
       accept: (h: Handshaken) => {
         const t = this.torrents.get(h.infohash);
@@ -406,6 +412,12 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   private assertOpen(): void {
     if (this.closing) throw new EngineError('shutting-down', 'the engine is shutting down');
+  }
+
+  /** A hybrid torrent named by its truncated v2 info hash (a peer that found it through v2). */
+  private byTruncatedV2(infohash: string): Torrent | undefined {
+    for (const t of this.torrents.values()) if (t.v2HandshakeHash() === infohash) return t;
+    return undefined;
   }
 
   canConnect(): boolean {

@@ -23,7 +23,7 @@ import { dialPeer, type Handshaken } from '../swarm/connect.js';
 import { Peer } from '../swarm/peer.js';
 import { addressKey, PeerBook } from '../swarm/peer-book.js';
 import { SwarmPolicy } from '../swarm-policy/index.js';
-import type { GuardedWire } from '../wire/guarded-wire.js';
+import type { GuardedWire, HashAnswer } from '../wire/guarded-wire.js';
 import {
   BLOCK_SIZE,
   IDLE_TIMEOUT_MS,
@@ -34,6 +34,7 @@ import {
 } from '../wire/limits.js';
 import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
+import { BlockVerifier, blockFits } from './block-verifier.js';
 import { PieceCache } from './piece-cache.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
@@ -174,6 +175,9 @@ export class Torrent extends EventEmitter {
   readonly peers = new Map<string, Peer>();
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
+  /** Hybrid torrents: single blocks checked as they arrive (block-verifier.ts); made with the metadata. */
+  private blockVerifier: BlockVerifier | undefined;
+  private blockwisePieces: Bitfield | undefined;
   private readonly pool = new BufferPool();
   private readonly cache = new PieceCache((index, begin, into) => {
     const store = this.store;
@@ -419,6 +423,17 @@ export class Torrent extends EventEmitter {
     if (!this.meta?.private) wire.use(utPex());
   }
 
+  /**
+   * Hybrid torrents whose blocks can be checked one by one: the v2 info hash as handshakes carry
+   * it (truncated to 20 bytes). Offered so that peers upgrade the connection and answer our hash
+   * requests (docs/design/block-verification.md).
+   */
+  v2HandshakeHash(): string | undefined {
+    const meta = this.meta;
+    if (!meta?.infohashV2 || !meta.files.some((f) => f.piecesRoot)) return undefined;
+    return meta.infohashV2.slice(0, 40);
+  }
+
   private wantsConnections(): boolean {
     if (this.stopped || this.paused || this.state === 'error') return false;
     return this.peers.size + this.dialing < MAX_PEERS_PER_TORRENT;
@@ -439,8 +454,10 @@ export class Torrent extends EventEmitter {
       }
       this.dialing++;
       this.host.connectionOpened();
+      const infohashV2 = this.v2HandshakeHash();
       dialPeer(addr, {
         infohash: this.infohash,
+        ...(infohashV2 ? { infohashV2 } : {}),
         peerId: this.host.peerId,
         pieceCount: this.meta?.pieceCount,
         setup: (w) => this.setupWire(w),
@@ -544,6 +561,7 @@ export class Torrent extends EventEmitter {
       if (ext === 'handshake') this.onExtendedHandshake(peer);
     });
     wire.on('violation', (reason: string) => this.ban(peer, `protocol violation: ${reason}`));
+    wire.on('hash-answer', (answer: HashAnswer) => this.onHashAnswer(peer, answer));
     wire.once('close', () => this.detach(peer, 'wire closed'));
     wire.once('end', () => this.detach(peer, 'wire ended'));
     peer.socket.once('close', () => this.detach(peer, 'socket closed'));
@@ -766,10 +784,12 @@ export class Torrent extends EventEmitter {
       inFlight,
       peers,
       readers: [...this.readers.values()],
+      ...(this.blockwise() ? { blockwise: this.blockwise() } : {}),
       maxOpenPieces: Math.max(2, Math.floor(OPEN_PIECES_BYTES / meta.pieceLength)),
       ...(this.shareOutstanding !== undefined ? { maxTotalOutstanding: this.shareOutstanding } : {}),
       ...background,
     });
+    this.askForLeaves(now);
     for (const c of plan.cancels) {
       const p = this.peers.get(c.peerId);
       if (!p) continue;
@@ -823,6 +843,10 @@ export class Torrent extends EventEmitter {
       this.wasted += block.length;
       return;
     }
+    if (this.blockVerifier?.leavesOf(piece)) {
+      this.checkBlocks(a);
+      if (!a.received.get(begin / BLOCK_SIZE)) return; // it failed its leaf hash: the sender is gone
+    }
     // Endgame: the same block may be in flight elsewhere; cancel those copies.
     const key = blockKey(piece, begin);
     for (const other of this.peers.values()) {
@@ -848,6 +872,7 @@ export class Torrent extends EventEmitter {
       return;
     }
     this.partial.delete(a.index);
+    if (result === 'ok') this.blockVerifier?.forget(a.index);
     if (this.stopped) return;
     // Convicting (below) reads the buffer synchronously; it is free for reuse after this turn.
     setImmediate(() => this.pool.give(a.buf));
@@ -894,6 +919,108 @@ export class Torrent extends EventEmitter {
       }
     }
     this.schedulePlan();
+  }
+
+  // ---- single blocks of hybrid torrents (block-verifier.ts) ----------------------------------
+
+  /** The verifier, once the metadata is known, for a hybrid torrent whose blocks can be checked. */
+  private verifier(): BlockVerifier | undefined {
+    const meta = this.meta;
+    if (this.blockVerifier || !meta || !this.v2HandshakeHash()) return this.blockVerifier;
+    const dataFiles = meta.files.filter((f) => !f.pad && f.length > 0);
+    const fileOfPiece = (piece: number) => {
+      const start = piece * meta.pieceLength;
+      return dataFiles.find((f) => start >= f.offset && start < f.offset + f.length);
+    };
+    const verifier = new BlockVerifier(meta, fileOfPiece);
+    const bits = new Bitfield(meta.pieceCount);
+    for (let i = 0; i < meta.pieceCount; i++) if (verifier.tree(i)) bits.set(i);
+    this.blockVerifier = verifier;
+    this.blockwisePieces = bits;
+    return verifier;
+  }
+
+  private blockwise(): Bitfield | undefined {
+    return this.verifier() ? this.blockwisePieces : undefined;
+  }
+
+  /**
+   * Asks for the leaf hashes of the piece each reader stands in, when its blocks can be checked
+   * one by one: from a peer on an upgraded (v2) connection that has the piece, the least busy.
+   */
+  private askForLeaves(now: number): void {
+    const verifier = this.verifier();
+    const meta = this.meta;
+    if (!verifier || !meta || !this.store) return;
+    for (const r of this.readers.values()) {
+      if (r.start >= r.end) continue;
+      const piece = Math.floor(r.start / meta.pieceLength);
+      if (this.store.isVerified(piece) || !verifier.shouldAsk(piece, now)) continue;
+      const tree = verifier.tree(piece);
+      let best: Peer | undefined;
+      for (const p of this.peers.values()) {
+        if (!p.wire.v2 || !p.has?.get(piece) || p.wire.destroyed) continue;
+        if (!best || p.inFlight.size < best.inFlight.size) best = p;
+      }
+      if (!best || !tree) continue;
+      best.wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
+      verifier.markAsked(piece, best.id, now);
+    }
+  }
+
+  private onHashAnswer(peer: Peer, answer: HashAnswer): void {
+    const verifier = this.blockVerifier;
+    if (!verifier) return;
+    const piece = verifier.onAnswer(answer, peer.id);
+    if (piece === 'bad') {
+      this.ban(peer, 'sent block hashes that do not hash up to the torrent');
+      return;
+    }
+    if (piece === undefined) {
+      this.schedulePlan(); // a reject: the next plan asks another peer
+      return;
+    }
+    const a = this.partial.get(piece);
+    if (a) this.checkBlocks(a);
+  }
+
+  /**
+   * Checks the received, unchecked blocks of `a` against their leaves. A block that fails is
+   * dropped and its sender banned: the leaves hash up to the torrent, so the block is wrong and we
+   * know exactly who sent it. Emits 'blocks' (the piece) when more of it became readable.
+   */
+  private checkBlocks(a: PieceAssembly): void {
+    const verifier = this.blockVerifier;
+    const leaves = verifier?.leavesOf(a.index);
+    const tree = verifier?.tree(a.index);
+    if (!leaves || !tree || a.writing) return;
+    let more = false;
+    for (let b = 0; b < tree.dataBlocks; b++) {
+      if (!a.received.get(b) || a.checked.get(b)) continue;
+      const begin = b * BLOCK_SIZE;
+      const data = a.buf.subarray(begin, Math.min(begin + BLOCK_SIZE, tree.dataBytes));
+      if (blockFits(leaves, b, data)) {
+        a.checked.set(b);
+        more = true;
+        continue;
+      }
+      const sender = a.senders[b];
+      a.drop(b);
+      this.wasted += data.length;
+      if (sender) this.banKey(sender, `sent block ${b} of piece ${a.index}, which fails its v2 hash`);
+    }
+    if (more) this.emit('blocks', a.index);
+  }
+
+  /**
+   * Checked bytes of a piece not yet verified whole, from `begin` (piece-relative), at most
+   * `max`: a copy (the piece's buffer is reused once it is written). undefined when none.
+   */
+  readCheckedBlocks(piece: number, begin: number, max: number): Buffer | undefined {
+    const a = this.partial.get(piece);
+    if (!a) return undefined;
+    const n = Math.min(max, a.checkedBytesFrom(begin));
+    return n > 0 ? Buffer.from(a.buf.subarray(begin, begin + n)) : undefined;
   }
 
   // ---- uploading -----------------------------------------------------------------------------

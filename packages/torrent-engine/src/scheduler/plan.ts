@@ -137,10 +137,21 @@ class Planner {
         // when the first byte the reader needs from it is. Per-block deadlines let another
         // window's blocks (the tail prime, a second reader) cut into the piece the player waits
         // for: measured, the first piece completed after 2 MiB instead of 1.
-        const firstNeeded = Math.max(piece * g.pieceLength, r.start);
-        const deadline = now + Math.max(0, firstNeeded - r.playhead) * msPerByte;
+        const pieceStart = piece * g.pieceLength;
+        const firstNeeded = Math.max(pieceStart, r.start);
+        const pieceDeadline = now + Math.max(0, firstNeeded - r.playhead) * msPerByte;
+        // Unless its blocks are checked one by one (BEP 52): then each is due when the reader
+        // reaches it, and those before the reader only when the piece's last byte is.
+        const blockwise = s.blockwise?.get(piece) === true;
+        const lastByte = Math.min(pieceStart + g.pieceLength, g.totalLength) - 1;
         for (let b = 0; b < n; b++) {
           if (received?.get(b)) continue;
+          let deadline = pieceDeadline;
+          if (blockwise) {
+            const blockStart = pieceStart + b * g.blockSize;
+            const due = blockStart + g.blockSize <= r.start ? lastByte : Math.max(blockStart, r.start);
+            deadline = now + Math.max(0, due - r.playhead) * msPerByte;
+          }
           const key = blockKey(g, piece, b);
           const prev = this.deadlines.get(key);
           if (prev === undefined || deadline < prev) this.deadlines.set(key, deadline);

@@ -113,6 +113,11 @@ export interface SchedulerSnapshot {
   inFlight: InFlightRequest[];
   peers: PeerState[];
   readers: ReaderState[];
+  /**
+   * Pieces whose blocks a reader can read one by one as they are checked (BEP 52 leaf hashes),
+   * before the whole piece is: their blocks are due in reading order rather than all at once.
+   */
+  blockwise?: PieceBits;
   /** Seed for deterministic tie-breaking (rarest-first ties). Never Math.random. Default 0. */
   seed?: number;
   /**

@@ -98,6 +98,15 @@ export function streamableTorrent(torrent: Torrent): StreamableTorrent {
     selectForStreaming(fileIndex) {
       torrent.selectForStreaming(fileIndex);
     },
+    readCheckedBlocks(piece, begin, max) {
+      return torrent.readCheckedBlocks(piece, begin, max);
+    },
+    on(event: 'blocks', listener: (piece: number) => void) {
+      return torrent.on(event, listener);
+    },
+    off(event: 'blocks', listener: (piece: number) => void) {
+      return torrent.off(event, listener);
+    },
   };
   adapters.set(torrent, adapter);
   return adapter;

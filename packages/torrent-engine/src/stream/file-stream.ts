@@ -75,6 +75,8 @@ export function createFileStream(
   // a piece a recheck or another path made had.
   store.on('verified', onPiece);
   store.on('piece', onPiece);
+  // Hybrid torrents: more of a piece's blocks were checked one by one (BEP 52 leaf hashes).
+  torrent.on?.('blocks', onPiece);
   // The torrent was stopped or removed: end the stream with an error (the player's connection is
   // cut) rather than leave it waiting for a piece that will never come.
   // 410 Gone for the HTTP server, when no byte was sent yet.
@@ -96,6 +98,7 @@ export function createFileStream(
   const cleanup = () => {
     store.off('verified', onPiece);
     store.off('piece', onPiece);
+    torrent.off?.('blocks', onPiece);
     store.off('closed', onClosed);
     signal.removeEventListener('abort', onAbort);
     unregister();
@@ -111,16 +114,24 @@ export function createFileStream(
       while (position <= end && !stream.destroyed) {
         const abs = file.offset + position;
         const piece = Math.floor(abs / meta.pieceLength);
-        if (!store.isVerified(piece)) {
-          waitingFor = piece;
-          torrent.replan();
-          return; // onPiece resumes us
-        }
-        // Read up to the end of this verified piece, the range, or one chunk.
+        // Read up to the end of this piece, the range, or one chunk: from the verified piece, or
+        // from its blocks checked one by one (hybrid torrents) while the rest is on its way.
         const pieceEnd = (piece + 1) * meta.pieceLength - file.offset; // file-relative, exclusive
-        const length = Math.min(chunk, end + 1 - position, pieceEnd - position);
+        let length = Math.min(chunk, end + 1 - position, pieceEnd - position);
+        let bytes: Uint8Array;
+        if (store.isVerified(piece)) {
+          bytes = await store.read(file.index, position, length);
+        } else {
+          const checked = torrent.readCheckedBlocks?.(piece, abs - piece * meta.pieceLength, length);
+          if (!checked) {
+            waitingFor = piece;
+            torrent.replan();
+            return; // onPiece resumes us
+          }
+          bytes = checked;
+          length = checked.length;
+        }
         chunk = Math.min(CHUNK, chunk * 2);
-        const bytes = await store.read(file.index, position, length);
         if (stream.destroyed) return;
         const rate = opts.currentBytesPerSecond?.();
         if (rate !== undefined && rate > 0 && rate !== window.bytesPerSecond) window.setBytesPerSecond(rate);

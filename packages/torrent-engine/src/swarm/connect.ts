@@ -72,6 +72,11 @@ function pipe(socket: Socket, wire: GuardedWire, fed: boolean, mse?: MseResult):
 
 export interface DialOptions {
   infohash: string;
+  /**
+   * Hybrid torrents: the v2 info hash truncated to 20 bytes (40 hex). The BEP 52 v2 bit goes out
+   * in our handshake, and a peer that upgrades the connection answers with this hash.
+   */
+  infohashV2?: string;
   peerId: string;
   pieceCount?: number;
   setup: WireSetup;
@@ -106,6 +111,7 @@ function dialOnce(
 ): Promise<Handshaken> {
   return new Promise((resolve, reject) => {
     const wire = new GuardedWire({ incoming: false, pieceCount: opts.pieceCount });
+    wire.advertiseV2 = opts.infohashV2 !== undefined;
     const reader = mse ? newReader() : undefined;
     let received = 0;
     // Until the MSE handshake is done its bytes go to the reader; then, decrypted, to the wire.
@@ -176,7 +182,9 @@ function dialOnce(
       );
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
-      if (infohash !== opts.infohash) return fail('peer answered for another torrent');
+      const upgraded = opts.infohashV2 !== undefined && infohash === opts.infohashV2;
+      if (infohash !== opts.infohash && !upgraded) return fail('peer answered for another torrent');
+      wire.v2 = upgraded;
       if (peerId === opts.peerId) return fail('connected to ourselves');
       if (settled) return;
       settled = true;
@@ -187,7 +195,7 @@ function dialOnce(
       const rttMs =
         encrypted?.rttMs ?? (handshakeSentAt === undefined ? undefined : performance.now() - handshakeSentAt);
       resolve({
-        infohash,
+        infohash: opts.infohash,
         wire,
         socket,
         remote: addr,
@@ -212,7 +220,13 @@ export class PeerListener extends EventEmitter {
   constructor(
     private readonly opts: {
       peerId: string;
-      route: (infohash: string) => { setup: WireSetup; pieceCount?: number } | undefined;
+      /**
+       * The torrent a handshake names, by its v1 info hash or (hybrid torrents) its truncated v2
+       * one: `infohash` is the v1 hash the torrent is known by.
+       */
+      route: (
+        infohash: string,
+      ) => { setup: WireSetup; pieceCount?: number; infohash: string; infohashV2?: string } | undefined;
       accept: (h: Handshaken) => void;
       /** Called before any handshake; false drops the socket (global connection limit). */
       admit: () => boolean;
@@ -271,9 +285,18 @@ export class PeerListener extends EventEmitter {
       this.pending.delete(socket);
       wire.pieceCount = route.pieceCount;
       route.setup(wire);
-      wire.handshake(infohash, this.opts.peerId, { dht: false });
+      // BEP 52 upgrade, as libtorrent answers: a peer that named the v2 hash, or set the v2 bit,
+      // gets the v2 hash back and the connection carries hash requests. Not through MSE, whose
+      // keys were derived from the hash the peer chose.
+      const v2 =
+        route.infohashV2 !== undefined &&
+        !encrypted &&
+        (infohash === route.infohashV2 || wire.peerAdvertisedV2);
+      wire.advertiseV2 = route.infohashV2 !== undefined;
+      wire.v2 = v2;
+      wire.handshake(v2 ? (route.infohashV2 as string) : infohash, this.opts.peerId, { dht: false });
       this.opts.accept({
-        infohash,
+        infohash: route.infohash,
         wire,
         socket,
         remote,

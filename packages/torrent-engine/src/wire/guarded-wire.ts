@@ -16,7 +16,26 @@ export type ViolationReason =
   | 'bad-have'
   | 'bad-request'
   | 'unrequested-piece'
-  | 'bad-extension-message';
+  | 'bad-extension-message'
+  | 'bad-hash-message';
+
+/** BEP 52 hash messages: request (21), hashes (22), reject (23). */
+const HASH_REQUEST = 21;
+const HASHES = 22;
+const HASH_REJECT = 23;
+/** id, pieces root, base layer, index, length, proof layers. */
+const HASH_HEADER_BYTES = 1 + 32 + 4 * 4;
+
+/** A BEP 52 `hashes` answer, or (without `hashes`) a `hash reject`. */
+export interface HashAnswer {
+  root: Buffer;
+  baseLayer: number;
+  index: number;
+  length: number;
+  proofLayers: number;
+  /** Concatenated 32-byte hashes: `length` of the base layer, then the proof's uncles. */
+  hashes?: Buffer;
+}
 
 export interface GuardedWireOptions {
   incoming: boolean;
@@ -70,6 +89,16 @@ export class GuardedWire extends Wire {
       .peerRequests;
     return pending.some((r) => r.piece === index && r.offset === offset && r.length === length);
   }
+
+  /** Set before our handshake: the BEP 52 v2 bit goes out in it (hybrid torrents only). */
+  advertiseV2 = false;
+  /** The peer set the BEP 52 v2 bit in its handshake. */
+  peerAdvertisedV2 = false;
+  /**
+   * The connection is upgraded to v2: its handshakes named the torrent by its (truncated) v2 info
+   * hash. Only then does libtorrent answer hash requests (it drops us for asking otherwise).
+   */
+  v2 = false;
 
   constructor(opts: GuardedWireOptions) {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
@@ -168,6 +197,80 @@ export class GuardedWire extends Wire {
     }
   }
 
+  override handshake(
+    infoHash: string | Uint8Array,
+    peerId: string | Uint8Array,
+    extensions?: Record<string, boolean>,
+  ): void {
+    if (!this.advertiseV2) {
+      super.handshake(infoHash, peerId, extensions);
+      return;
+    }
+    // bittorrent-protocol writes the reserved bytes itself and knows no v2 bit: set it in the one
+    // buffer the handshake pushes (19 + "BitTorrent protocol", then 8 reserved bytes).
+    const self = this as unknown as { _push(data: Uint8Array): unknown };
+    const push = self._push;
+    self._push = (data: Uint8Array) => {
+      self._push = push;
+      const withBit = Uint8Array.from(data);
+      withBit[27] = (withBit[27] ?? 0) | 0x10;
+      return push.call(this, withBit);
+    };
+    try {
+      super.handshake(infoHash, peerId, extensions);
+    } finally {
+      self._push = push;
+    }
+  }
+
+  /** Upstream parses the peer's handshake here and reports only three reserved bits. */
+  _onHandshakeBuffer(handshake: Uint8Array): void {
+    this.peerAdvertisedV2 = ((handshake[19 + 7] ?? 0) & 0x10) !== 0;
+    (Wire.prototype as unknown as { _onHandshakeBuffer(h: Uint8Array): void })._onHandshakeBuffer.call(
+      this,
+      handshake,
+    );
+  }
+
+  /** BEP 52: asks for `length` hashes of layer `baseLayer` of the tree `root`, from `index`. */
+  hashRequest(root: Uint8Array, baseLayer: number, index: number, length: number, proofLayers: number): void {
+    this.pushHashMessage(HASH_REQUEST, root, [baseLayer, index, length, proofLayers]);
+  }
+
+  private pushHashMessage(id: number, root: Uint8Array, numbers: number[], hashes?: Uint8Array): void {
+    const body = HASH_HEADER_BYTES + (hashes?.length ?? 0);
+    const msg = Buffer.allocUnsafe(4 + body);
+    msg.writeUInt32BE(body, 0);
+    msg[4] = id;
+    msg.set(root, 5);
+    for (const [i, n] of numbers.entries()) msg.writeUInt32BE(n, 37 + 4 * i);
+    if (hashes) msg.set(hashes, 4 + HASH_HEADER_BYTES);
+    (this as unknown as { _push(data: Uint8Array): unknown })._push(msg);
+  }
+
+  /**
+   * BEP 52 messages, which bittorrent-protocol does not know. We never serve hashes: a request is
+   * answered with a reject (what libtorrent's seed mode answers), so the peer asks someone else.
+   */
+  private onHashMessage(msg: Uint8Array): ViolationReason | 'drop' {
+    if (msg.length < HASH_HEADER_BYTES) return 'bad-hash-message';
+    const b = Buffer.from(msg.buffer, msg.byteOffset, msg.length);
+    const root = Buffer.from(b.subarray(1, 33));
+    const numbers = [b.readUInt32BE(33), b.readUInt32BE(37), b.readUInt32BE(41), b.readUInt32BE(45)] as const;
+    const [baseLayer, index, length, proofLayers] = numbers;
+    if (msg[0] === HASH_REQUEST || msg[0] === HASH_REJECT) {
+      if (msg.length !== HASH_HEADER_BYTES) return 'bad-hash-message';
+      if (msg[0] === HASH_REQUEST) this.pushHashMessage(HASH_REJECT, root, [...numbers]);
+      else this.emit('hash-answer', { root, baseLayer, index, length, proofLayers } satisfies HashAnswer);
+      return 'drop';
+    }
+    const hashes = b.subarray(HASH_HEADER_BYTES);
+    if (hashes.length % 32 !== 0) return 'bad-hash-message';
+    const answer: HashAnswer = { root, baseLayer, index, length, proofLayers, hashes: Buffer.from(hashes) };
+    this.emit('hash-answer', answer);
+    return 'drop';
+  }
+
   /** Checks a complete message before the upstream dispatcher sees it. */
   private guardMessage(message: Uint8Array): void {
     let msg = message;
@@ -240,6 +343,10 @@ export class GuardedWire extends Wire {
       case 8: // cancel
       case 16: // reject
         return msg.length !== 13 ? 'bad-request' : undefined;
+      case HASH_REQUEST:
+      case HASHES:
+      case HASH_REJECT:
+        return this.onHashMessage(msg);
       default:
         return undefined;
     }

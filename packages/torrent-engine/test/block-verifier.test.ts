@@ -1,0 +1,164 @@
+// The pure part of checking single blocks (BEP 52): which leaves a piece needs, whether a peer's
+// answer fits, and who may answer. A file of 13 blocks in 64 KiB pieces (4 leaves each) whose
+// trees are built here from its bytes, leaf by leaf, as BEP 52 defines them.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { BlockVerifier, blockFits, leavesFit, pieceTree } from '../src/engine/block-verifier.js';
+import type { TorrentFile, TorrentMeta } from '../src/metainfo/index.js';
+import { merkleRoot, sha256, zeroRoot } from '../src/metainfo/merkle.js';
+import type { HashAnswer } from '../src/wire/guarded-wire.js';
+
+const BLOCK = 16 * 1024;
+const PIECE = 4 * BLOCK;
+const LENGTH = 12 * BLOCK + 3392; // 13 blocks in 4 pieces; the last piece is one short block
+
+const data = randomBytes(LENGTH);
+const leaves: Buffer[] = [];
+for (let at = 0; at < LENGTH; at += BLOCK) leaves.push(sha256(data.subarray(at, at + BLOCK)));
+const pieceRoots = [0, 1, 2, 3].map((p) => merkleRoot(Buffer.concat(leaves.slice(4 * p, 4 * p + 4)), 4));
+const layer = Buffer.concat(pieceRoots);
+const root = merkleRoot(layer, 4, zeroRoot(2));
+
+function metaWith(files: TorrentFile[], pieceCount: number, length: number): TorrentMeta {
+  return {
+    infohash: 'aa'.repeat(20),
+    name: 'f',
+    pieceLength: PIECE,
+    pieceCount,
+    length,
+    pieceSize: (i) => (i === pieceCount - 1 ? length - PIECE * (pieceCount - 1) : PIECE),
+    pieceHash: () => new Uint8Array(20),
+    files,
+    private: false,
+    trackers: [],
+    info: new Uint8Array(),
+  };
+}
+
+const file: TorrentFile = {
+  index: 0,
+  path: 'f',
+  length: LENGTH,
+  offset: 0,
+  pad: false,
+  piecesRoot: root,
+  pieceLayer: layer,
+};
+const meta = metaWith([file], 4, LENGTH);
+
+/** The leaves of piece `p` as a peer sends them (zeros past the end of the file). */
+function leavesOf(p: number): Buffer {
+  const out = Buffer.alloc(4 * 32);
+  for (let i = 0; i < 4; i++) leaves[4 * p + i]?.copy(out, 32 * i);
+  return out;
+}
+
+function answer(p: number, hashes: Buffer | undefined, over: Partial<HashAnswer> = {}): HashAnswer {
+  return {
+    root: Buffer.from(root),
+    baseLayer: 0,
+    index: 4 * p,
+    length: 4,
+    proofLayers: 0,
+    ...(hashes ? { hashes } : {}),
+    ...over,
+  };
+}
+
+describe('pieceTree', () => {
+  it('names the piece leaves in its file tree and the layer hash they must reach', () => {
+    const t = pieceTree(meta, 1, file)!;
+    expect([t.index, t.length, t.dataBlocks, t.dataBytes]).toEqual([4, 4, 4, PIECE]);
+    expect(Buffer.from(t.target).equals(pieceRoots[1]!)).toBe(true);
+    const last = pieceTree(meta, 3, file)!;
+    expect([last.index, last.length, last.dataBlocks, last.dataBytes]).toEqual([12, 4, 1, 3392]);
+  });
+
+  it('targets the pieces root for a file within one piece, over the next power of two of its blocks', () => {
+    const small = randomBytes(3 * BLOCK - 5);
+    const smallLeaves = Buffer.concat(
+      [0, 1, 2].map((b) => sha256(small.subarray(b * BLOCK, (b + 1) * BLOCK))),
+    );
+    const smallRoot = merkleRoot(smallLeaves, 4);
+    const f: TorrentFile = {
+      index: 0,
+      path: 's',
+      length: small.length,
+      offset: 0,
+      pad: false,
+      piecesRoot: smallRoot,
+    };
+    const t = pieceTree(metaWith([f], 1, small.length), 0, f)!;
+    expect([t.index, t.length, t.dataBlocks]).toEqual([0, 4, 3]);
+    const fits = leavesFit(t, {
+      ...answer(0, Buffer.concat([smallLeaves, Buffer.alloc(32)])),
+      root: Buffer.from(smallRoot),
+    });
+    expect(fits).toBe(true);
+  });
+
+  it('has nothing for v1 files, files without a layer, and one-block pieces', () => {
+    const { piecesRoot: _r, pieceLayer: _l, ...v1 } = file;
+    expect(pieceTree(meta, 0, v1)).toBeUndefined();
+    const { pieceLayer: _l2, ...noLayer } = file;
+    expect(pieceTree(meta, 0, noLayer)).toBeUndefined();
+    expect(pieceTree({ ...meta, pieceLength: BLOCK }, 0, file)).toBeUndefined();
+  });
+});
+
+describe('leaves and blocks', () => {
+  const tree = pieceTree(meta, 2, file)!;
+
+  it('takes the true leaves and checks each block against its own', () => {
+    expect(leavesFit(tree, answer(2, leavesOf(2)))).toBe(true);
+    for (let b = 0; b < 4; b++) {
+      const block = data.subarray((8 + b) * BLOCK, (9 + b) * BLOCK);
+      expect(blockFits(leavesOf(2), b, block)).toBe(true);
+    }
+    const wrong = Buffer.from(data.subarray(8 * BLOCK, 9 * BLOCK));
+    wrong[100] = (wrong[100]! + 1) % 256;
+    expect(blockFits(leavesOf(2), 0, wrong)).toBe(false);
+  });
+
+  it.each([
+    ['one leaf changed', answer(2, Buffer.concat([leavesOf(2).subarray(0, 96), randomBytes(32)]))],
+    ['the leaves of another piece', answer(2, leavesOf(1))],
+    ['the right leaves under another index', answer(2, leavesOf(2), { index: 4 })],
+    ['another tree', answer(2, leavesOf(2), { root: randomBytes(32) })],
+    ['too few hashes', answer(2, leavesOf(2).subarray(0, 96))],
+    ['a higher base layer', answer(2, leavesOf(2), { baseLayer: 1 })],
+  ])('refuses %s', (_what, a) => {
+    expect(leavesFit(tree, a)).toBe(false);
+  });
+});
+
+describe('BlockVerifier', () => {
+  const fresh = () => new BlockVerifier(meta, () => file);
+
+  it('keeps leaves only from the peer asked, and forgets them once the piece is done', () => {
+    const v = fresh();
+    expect(v.shouldAsk(2, 0)).toBe(true);
+    v.markAsked(2, 'honest', 0);
+    expect(v.shouldAsk(2, 100)).toBe(false); // asked, and not yet overdue
+    expect(v.onAnswer(answer(2, leavesOf(2)), 'stranger')).toBeUndefined();
+    expect(v.leavesOf(2)).toBeUndefined();
+    expect(v.onAnswer(answer(2, leavesOf(2)), 'honest')).toBe(2);
+    expect(Buffer.from(v.leavesOf(2)!).equals(leavesOf(2))).toBe(true);
+    expect(v.shouldAsk(2, 100)).toBe(false); // held
+    v.forget(2);
+    expect(v.leavesOf(2)).toBeUndefined();
+  });
+
+  it("calls lying leaves 'bad', takes a reject quietly, and asks again after the timeout", () => {
+    const v = fresh();
+    v.markAsked(1, 'liar', 0);
+    expect(v.onAnswer(answer(1, leavesOf(2), { index: 4 }), 'liar')).toBe('bad');
+    expect(v.leavesOf(1)).toBeUndefined();
+    v.markAsked(1, 'busy', 10);
+    expect(v.onAnswer(answer(1, undefined), 'busy')).toBeUndefined(); // a reject
+    expect(v.shouldAsk(1, 20)).toBe(true); // the question is closed: someone else can be asked
+    v.markAsked(1, 'silent', 30);
+    expect(v.shouldAsk(1, 1000)).toBe(false);
+    expect(v.shouldAsk(1, 30 + 3001)).toBe(true);
+  });
+});
