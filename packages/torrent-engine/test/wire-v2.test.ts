@@ -5,8 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
+import { createLogger } from '@dream/config';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTorrent } from '../src/create/index.js';
 import { BlockVerifier, leavesFit } from '../src/engine/block-verifier.js';
+import { Engine } from '../src/engine/engine.js';
 import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
 import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js';
 import type { GuardedWire, HashAnswer } from '../src/wire/guarded-wire.js';
@@ -141,7 +144,7 @@ describe('the BEP 52 handshake upgrade (incoming)', () => {
 });
 
 describe('hash messages', () => {
-  it('answers a hash request with a reject naming the same hashes (we serve none)', async () => {
+  it('answers a hash request with a reject naming the same hashes when no torrent can answer it', async () => {
     const { port, accepted } = await listen();
     const peer = await rawPeer(port, V1, true);
     await accepted;
@@ -251,5 +254,78 @@ describe('with a real libtorrent 2.x peer', () => {
     sockets.push(h.socket);
     expect(h.wire.v2).toBe(true);
     await askLeaves(h.wire, 1);
+  });
+});
+
+describe('a Dream engine seeding a hybrid torrent it made', () => {
+  let dir: string;
+  let meta: TorrentMeta;
+  let seeder: Engine | undefined;
+  const PIECE = 256 * 1024;
+
+  beforeAll(async () => {
+    dir = await makeTempDir('dream-wire-v2-seed-');
+    await makeFiles(join(dir, 'src'), [{ path: 'film.mkv', size: 3 * PIECE + 12_345 }], 5);
+    const file = join(dir, 'src', 'film.mkv');
+    const made = await createTorrent(file, { hybrid: true, pieceLength: PIECE });
+    meta = made.meta;
+    const log = createLogger({ name: 'wire-v2', level: 'silent' });
+    seeder = await Engine.start({
+      outputDir: join(dir, 'out'),
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 20,
+      log,
+      trackers: false,
+    });
+    await seeder.add({ torrent: made.torrent, path: file });
+    await until(
+      () => (seeder!.torrent(meta.infohash)?.isDone() ? true : undefined),
+      'the seeder to check its file',
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await seeder?.stop();
+    await removeDir(dir);
+  });
+
+  async function dialSeeder(): Promise<Handshaken> {
+    const h = await dialPeer(
+      { host: '127.0.0.1', port: seeder!.port },
+      { infohash: meta.infohash, infohashV2: meta.infohashV2!.slice(0, 40), peerId: OUR_ID, setup: () => {} },
+    );
+    sockets.push(h.socket);
+    return h;
+  }
+
+  it('answers the leaves of a piece it has, which fit the piece layer', async () => {
+    const h = await dialSeeder();
+    expect(h.wire.v2).toBe(true);
+    const verifier = new BlockVerifier(meta, () => meta.files[0]);
+    for (const piece of [0, 3]) {
+      const tree = verifier.tree(piece)!;
+      const answer = new Promise<HashAnswer>((resolve) => h.wire.once('hash-answer', resolve));
+      h.wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
+      expect(leavesFit(tree, await answer)).toBe(true);
+    }
+  });
+
+  it.each([
+    ['an index not on a piece boundary', (root: Buffer) => [root, 0, 3, 16, 0] as const],
+    ['a count other than a piece of leaves', (root: Buffer) => [root, 0, 0, 8, 0] as const],
+    ['proof layers (not served)', (root: Buffer) => [root, 0, 0, 16, 2] as const],
+    ['an upper layer (not served)', (root: Buffer) => [root, 4, 0, 4, 0] as const],
+    ['a tree it does not have', () => [Buffer.alloc(32, 9), 0, 0, 16, 0] as const],
+    ['leaves past the end of the file', (root: Buffer) => [root, 0, 64, 16, 0] as const],
+  ])('declines %s, and stays connected', async (_what, ask) => {
+    const h = await dialSeeder();
+    const [root, base, index, length, proof] = ask(Buffer.from(meta.files[0]!.piecesRoot!));
+    const answer = new Promise<HashAnswer>((resolve) => h.wire.once('hash-answer', resolve));
+    h.wire.hashRequest(root, base, index, length, proof);
+    const got = await answer;
+    expect(got.hashes).toBeUndefined(); // a reject
+    expect([got.baseLayer, got.index, got.length, got.proofLayers]).toEqual([base, index, length, proof]);
+    expect(h.wire.destroyed).toBe(false);
   });
 });

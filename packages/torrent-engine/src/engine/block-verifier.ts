@@ -12,7 +12,7 @@
  */
 import type { TorrentFile, TorrentMeta } from '../metainfo/index.js';
 import { HASH_BYTES, LEAF_BYTES, merkleRoot, nextPowerOfTwo, sha256 } from '../metainfo/merkle.js';
-import type { HashAnswer } from '../wire/guarded-wire.js';
+import type { HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
 
 /** The leaf hashes of one piece: what to ask for and what they must hash up to. */
 export interface PieceTree {
@@ -85,6 +85,33 @@ export function leavesFit(tree: PieceTree, answer: HashAnswer): boolean {
 /** Whether block `b` (its data) matches its leaf in `leaves`. */
 export function blockFits(leaves: Uint8Array, b: number, data: Uint8Array): boolean {
   return sha256(data).equals(leaves.subarray(b * HASH_BYTES, (b + 1) * HASH_BYTES));
+}
+
+/**
+ * The piece a peer's hash request is about, when it is one we answer: the leaves under one whole
+ * piece (base layer 0, no proof), the question our own engine asks. Anything else (upper layers,
+ * proofs) is declined; libtorrent downloads from us all the same (it falls back to v1 hashes).
+ */
+export function pieceAskedFor(meta: TorrentMeta, q: HashQuestion): number | undefined {
+  if (q.baseLayer !== 0 || q.proofLayers !== 0) return undefined;
+  const root = Buffer.from(q.root);
+  const file = meta.files.find((f) => f.piecesRoot && root.equals(f.piecesRoot));
+  if (!file) return undefined;
+  const blocksPerPiece = meta.pieceLength / LEAF_BYTES;
+  if (q.index % blocksPerPiece !== 0) return undefined;
+  const piece = file.offset / meta.pieceLength + q.index / blocksPerPiece;
+  const tree = pieceTree(meta, piece, file);
+  return tree && tree.index === q.index && tree.length === q.length ? piece : undefined;
+}
+
+/** The leaves of a piece from its verified bytes: one hash per data block, zeros to the width. */
+export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
+  const out = Buffer.alloc(tree.length * HASH_BYTES);
+  for (let b = 0; b < tree.dataBlocks; b++) {
+    const begin = b * LEAF_BYTES;
+    sha256(piece.subarray(begin, Math.min(begin + LEAF_BYTES, tree.dataBytes))).copy(out, b * HASH_BYTES);
+  }
+  return out;
 }
 
 /** Per torrent: which pieces' leaves we hold, which we asked for and from whom. */

@@ -23,7 +23,7 @@ import { dialPeer, type Handshaken } from '../swarm/connect.js';
 import { Peer } from '../swarm/peer.js';
 import { addressKey, PeerBook } from '../swarm/peer-book.js';
 import { SwarmPolicy } from '../swarm-policy/index.js';
-import type { GuardedWire, HashAnswer } from '../wire/guarded-wire.js';
+import type { GuardedWire, HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
 import {
   BLOCK_SIZE,
   IDLE_TIMEOUT_MS,
@@ -34,7 +34,7 @@ import {
 } from '../wire/limits.js';
 import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
-import { BlockVerifier, blockFits } from './block-verifier.js';
+import { BlockVerifier, blockFits, leavesOfPiece, pieceAskedFor } from './block-verifier.js';
 import { PieceCache } from './piece-cache.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
@@ -46,6 +46,11 @@ export const MAX_SOLE_STRIKES = 2;
 export const MAX_PEERS_PER_TORRENT = 50;
 /** Most requests outstanding at one peer, whatever its reqq (the scheduler sizes the pipeline to its rate). */
 export const MAX_PIPELINE = 500;
+/** Piece reads for hash requests one peer may have in progress; more are declined. */
+const HASH_JOBS_PER_PEER = 2;
+/** Pieces whose served leaves are kept (2 KiB each for 1 MiB pieces). */
+const SERVED_LEAVES_KEPT = 32;
+
 /**
  * Pieces assembled or being verified/written at once. When the disk is slower than the network,
  * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
@@ -178,6 +183,10 @@ export class Torrent extends EventEmitter {
   /** Hybrid torrents: single blocks checked as they arrive (block-verifier.ts); made with the metadata. */
   private blockVerifier: BlockVerifier | undefined;
   private blockwisePieces: Bitfield | undefined;
+  /** Leaves we served lately, by piece (insertion order: the oldest goes first). */
+  private readonly servedLeaves = new Map<number, Buffer>();
+  /** Hash requests being answered (piece reads in progress), per peer id. */
+  private readonly hashJobs = new Map<string, number>();
   private readonly pool = new BufferPool();
   private readonly cache = new PieceCache((index, begin, into) => {
     const store = this.store;
@@ -562,6 +571,7 @@ export class Torrent extends EventEmitter {
     });
     wire.on('violation', (reason: string) => this.ban(peer, `protocol violation: ${reason}`));
     wire.on('hash-answer', (answer: HashAnswer) => this.onHashAnswer(peer, answer));
+    wire.on('hash-request', (q: HashQuestion) => void this.onHashRequest(peer, q));
     wire.once('close', () => this.detach(peer, 'wire closed'));
     wire.once('end', () => this.detach(peer, 'wire ended'));
     peer.socket.once('close', () => this.detach(peer, 'socket closed'));
@@ -1010,6 +1020,46 @@ export class Torrent extends EventEmitter {
       if (sender) this.banKey(sender, `sent block ${b} of piece ${a.index}, which fails its v2 hash`);
     }
     if (more) this.emit('blocks', a.index);
+  }
+
+  /**
+   * A peer asks for the leaves under a piece we have (what our own engine asks): read the piece,
+   * hash its blocks, answer. Leaves are kept for a few pieces, since several viewers seeking to the
+   * same place ask for the same ones. At most HASH_JOBS_PER_PEER reads per peer at once; anything
+   * else is declined.
+   */
+  private async onHashRequest(peer: Peer, q: HashQuestion): Promise<void> {
+    const meta = this.meta;
+    const store = this.store;
+    const piece = meta && store ? pieceAskedFor(meta, q) : undefined;
+    const tree = piece === undefined ? undefined : this.verifier()?.tree(piece);
+    const jobs = this.hashJobs.get(peer.id) ?? 0;
+    if (piece === undefined || !tree || !store?.have.get(piece) || jobs >= HASH_JOBS_PER_PEER) {
+      peer.wire.hashReject(q);
+      return;
+    }
+    let leaves = this.servedLeaves.get(piece);
+    if (!leaves) {
+      this.hashJobs.set(peer.id, jobs + 1);
+      try {
+        const data = Buffer.allocUnsafe(meta!.pieceSize(piece));
+        await store.readPieceInto(piece, data);
+        leaves = leavesOfPiece(tree, data);
+      } catch {
+        if (!peer.wire.destroyed) peer.wire.hashReject(q);
+        return;
+      } finally {
+        const left = (this.hashJobs.get(peer.id) ?? 1) - 1;
+        if (left > 0) this.hashJobs.set(peer.id, left);
+        else this.hashJobs.delete(peer.id);
+      }
+      this.servedLeaves.set(piece, leaves);
+      if (this.servedLeaves.size > SERVED_LEAVES_KEPT) {
+        const oldest = this.servedLeaves.keys().next().value;
+        if (oldest !== undefined) this.servedLeaves.delete(oldest);
+      }
+    }
+    if (!peer.wire.destroyed) peer.wire.hashes(q, leaves);
   }
 
   /**

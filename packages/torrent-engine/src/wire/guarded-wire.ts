@@ -26,13 +26,17 @@ const HASH_REJECT = 23;
 /** id, pieces root, base layer, index, length, proof layers. */
 const HASH_HEADER_BYTES = 1 + 32 + 4 * 4;
 
-/** A BEP 52 `hashes` answer, or (without `hashes`) a `hash reject`. */
-export interface HashAnswer {
+/** A BEP 52 hash request: `length` hashes of layer `baseLayer` of tree `root` from `index`. */
+export interface HashQuestion {
   root: Buffer;
   baseLayer: number;
   index: number;
   length: number;
   proofLayers: number;
+}
+
+/** A BEP 52 `hashes` answer, or (without `hashes`) a `hash reject`. */
+export interface HashAnswer extends HashQuestion {
   /** Concatenated 32-byte hashes: `length` of the base layer, then the proof's uncles. */
   hashes?: Buffer;
 }
@@ -237,6 +241,16 @@ export class GuardedWire extends Wire {
     this.pushHashMessage(HASH_REQUEST, root, [baseLayer, index, length, proofLayers]);
   }
 
+  /** BEP 52: answers a hash request (`hashes`: the base layer's, then the proof's). */
+  hashes(q: HashQuestion, hashes: Uint8Array): void {
+    this.pushHashMessage(HASHES, q.root, [q.baseLayer, q.index, q.length, q.proofLayers], hashes);
+  }
+
+  /** BEP 52: declines a hash request. */
+  hashReject(q: HashQuestion): void {
+    this.pushHashMessage(HASH_REJECT, q.root, [q.baseLayer, q.index, q.length, q.proofLayers]);
+  }
+
   private pushHashMessage(id: number, root: Uint8Array, numbers: number[], hashes?: Uint8Array): void {
     const body = HASH_HEADER_BYTES + (hashes?.length ?? 0);
     const msg = Buffer.allocUnsafe(4 + body);
@@ -249,8 +263,8 @@ export class GuardedWire extends Wire {
   }
 
   /**
-   * BEP 52 messages, which bittorrent-protocol does not know. We never serve hashes: a request is
-   * answered with a reject (what libtorrent's seed mode answers), so the peer asks someone else.
+   * BEP 52 messages, which bittorrent-protocol does not know. A request goes to the torrent
+   * ('hash-request'), which answers or declines; with no one listening it is declined at once.
    */
   private onHashMessage(msg: Uint8Array): ViolationReason | 'drop' {
     if (msg.length < HASH_HEADER_BYTES) return 'bad-hash-message';
@@ -260,8 +274,10 @@ export class GuardedWire extends Wire {
     const [baseLayer, index, length, proofLayers] = numbers;
     if (msg[0] === HASH_REQUEST || msg[0] === HASH_REJECT) {
       if (msg.length !== HASH_HEADER_BYTES) return 'bad-hash-message';
-      if (msg[0] === HASH_REQUEST) this.pushHashMessage(HASH_REJECT, root, [...numbers]);
-      else this.emit('hash-answer', { root, baseLayer, index, length, proofLayers } satisfies HashAnswer);
+      const q: HashQuestion = { root, baseLayer, index, length, proofLayers };
+      if (msg[0] === HASH_REJECT) this.emit('hash-answer', q satisfies HashAnswer);
+      else if (this.listenerCount('hash-request') > 0) this.emit('hash-request', q);
+      else this.hashReject(q);
       return 'drop';
     }
     const hashes = b.subarray(HASH_HEADER_BYTES);
