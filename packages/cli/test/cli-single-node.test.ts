@@ -111,6 +111,25 @@ describe('upload', () => {
     expect(bad.stderr).toContain('is not a usable .torrent');
   });
 
+  it('--hybrid publishes a v1+v2 torrent; a folder is refused with the reason and nothing is published', async () => {
+    const clip = join(dir, 'hybrid.mp4');
+    await sampleClip(clip, 3, { size: '160x90' });
+    const r = await json(['upload', '--hybrid', clip, 'Hybrid Clip']);
+    expect(r.magnet).toContain(`xt=urn:btih:${r.infohash}`);
+    expect(r.magnet).toMatch(/xt=urn:btmh:1220[0-9a-f]{64}/);
+    const detail = await (await fetch(`${dreamNode().streamBase}/api/torrents/${r.infohash}`)).json();
+    expect(detail).toMatchObject({ progress: 1, state: 'seeding' });
+    const pack = join(dir, 'hybrid-pack');
+    mkdirSync(pack);
+    writeFileSync(join(pack, 'a.mkv'), randomBytes(1000));
+    const bad = await run(['upload', '--hybrid', pack, 'Hybrid Pack Refused']);
+    expect(bad.status).toBe(EXIT.usage);
+    expect(bad.stderr).toContain('hybrid v1+v2 torrents are made for single files only');
+    expect(bad.stderr).not.toContain('unexpected error');
+    const found = (await json(['search', 'Hybrid Pack Refused'])).results as { entry: { title: string } }[];
+    expect(found.map((x) => x.entry.title)).not.toContain('Hybrid Pack Refused');
+  });
+
   it('reads the file once: dream-torrent seeds on the hashing dream-cli did', async () => {
     const pid = Number(readFileSync(join(dir, 'node', 'state', 'run', 'dream-torrent.pid'), 'utf8'));
     // rchar: every byte the daemon read through read(2), page cache hits and sockets included.

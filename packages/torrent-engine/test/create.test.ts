@@ -7,6 +7,8 @@ import { Bitfield } from '../src/bitfield.js';
 import { CreateError, createTorrent, defaultPieceLength } from '../src/create/index.js';
 import { parseTorrent } from '../src/metainfo/index.js';
 import { PieceStore } from '../src/storage/index.js';
+import { makeTorrent } from './peers/fixtures.js';
+import { startLibtorrent } from './peers/libtorrent.js';
 import { content, libtorrentInfo } from './storage-helpers.js';
 
 let tmp: string;
@@ -186,6 +188,51 @@ describe('createTorrent', () => {
     expect(growth).toBeLessThan(64);
     expect((await stat(file)).size).toBe(512 * MiB);
   }, 120_000);
+});
+
+describe('createTorrent, hybrid v1+v2 (BEP 52)', () => {
+  it.each([
+    ['several pieces, the last one short', 3 * MiB + 123],
+    ['within one piece', 40_000],
+    ['one block', 10_000],
+  ])(
+    '%s: the same v2 tree as libtorrent makes, and libtorrent checks the file against both halves',
+    async (_what, size) => {
+      const dir = join(tmp, 'src');
+      await mkdir(dir);
+      const file = join(dir, 'clip.mp4');
+      await writeFile(file, content(size, 9));
+      const { torrent, meta } = await createTorrent(file, { hybrid: true, pieceLength: 256 * 1024 });
+      expect(meta.infohashV2).toMatch(/^[0-9a-f]{64}$/);
+      const ours = meta.files[0]!;
+      const lt = parseTorrent(
+        (await makeTorrent({ source: file, flavour: 'libtorrent-hybrid', pieceLength: 256 * 1024 })).torrent,
+      );
+      const theirs = lt.files[0]!;
+      expect(Buffer.from(ours.piecesRoot!).equals(Buffer.from(theirs.piecesRoot!))).toBe(true);
+      expect(ours.pieceLayer === undefined).toBe(theirs.pieceLayer === undefined);
+      if (ours.pieceLayer)
+        expect(Buffer.from(ours.pieceLayer).equals(Buffer.from(theirs.pieceLayer!))).toBe(true);
+      // libtorrent, not in seed mode, hashes the file against our torrent: a seed only if v1 and v2 agree.
+      const peer = await startLibtorrent({ savePath: dir, torrent });
+      try {
+        const done = await peer.waitFinished(30_000);
+        expect(done.progress).toBe(1);
+        expect(peer.infoHash).toBe(meta.infohash);
+      } finally {
+        await peer.stop();
+      }
+    },
+    60_000,
+  );
+
+  it('refuses a folder (hybrid torrents need pad files between files)', async () => {
+    await mkdir(join(tmp, 'pack'));
+    await writeFile(join(tmp, 'pack', 'a.mkv'), content(1000, 1));
+    await expect(createTorrent(join(tmp, 'pack'), { hybrid: true })).rejects.toMatchObject({
+      code: 'HYBRID_FOLDER',
+    });
+  });
 });
 
 describe('error catalogues', () => {

@@ -2,8 +2,10 @@
 // download from libtorrent, Transmission and aria2 seeders; libtorrent (v1 and hybrid torrents),
 // Transmission and aria2 download from us; and a bare infohash resolves its metadata from a
 // libtorrent peer. Files are compared byte for byte.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTorrent } from '../src/create/index.js';
 import { EngineFleet, engineEvent } from './engine-fleet.js';
 import { startAria2 } from './peers/aria2.js';
 import { assertSameTree, waitFor } from './peers/checks.js';
@@ -84,6 +86,27 @@ describe('interop', () => {
     const done = await lt.waitFinished(90_000);
     await assertSameTree(join(dir, 'src', 'movie'), join(leechDir, 'movie'));
     expect(done.failed_bytes).toBe(0);
+  });
+
+  it('seeds a hybrid torrent it made itself to libtorrent leechers, from the .torrent and from a bare magnet', async () => {
+    const file = join(dir, 'src', 'movie', 'part1.mkv');
+    const made = await createTorrent(file, { hybrid: true, pieceLength: 64 * 1024 });
+    const us = await engine('seed-own-hybrid');
+    await us.add({ torrent: made.torrent, path: file });
+    for (const how of ['torrent', 'magnet'] as const) {
+      const leechDir = join(dir, `lt-own-hybrid-${how}`);
+      const lt = await startLibtorrent({
+        savePath: leechDir,
+        ...(how === 'torrent'
+          ? { torrent: made.torrent }
+          : { magnet: `magnet:?xt=urn:btih:${made.meta.infohash}` }),
+        peers: [us.port],
+      });
+      fleet.onTearDown(() => lt.stop());
+      const done = await lt.waitFinished(90_000);
+      expect((await readFile(join(leechDir, 'part1.mkv'))).equals(await readFile(file))).toBe(true);
+      expect(done.failed_bytes, how).toBe(0);
+    }
   });
 
   it('downloads from an aria2 seeder', async () => {

@@ -2,8 +2,14 @@
 // blocks it reads have arrived and matched their leaf hashes, not when the whole piece has. The
 // seeder is real libtorrent 2.x (which made the hybrid torrent, as qBittorrent does), capped so
 // that one 4 MiB piece takes about four seconds; the bytes served are compared with the source.
+
+import { join } from 'node:path';
+import { createLogger } from '@dream/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTorrent } from '../src/create/index.js';
+import { Engine } from '../src/engine/engine.js';
 import { waitFor } from './peers/checks.js';
+import { makeTempDir, removeDir } from './peers/fixtures.js';
 import { startHostilePeer } from './peers/hostile-peer.js';
 import {
   addSeed,
@@ -126,6 +132,54 @@ describe('reading blocks of a hybrid torrent before their piece is complete', ()
     } finally {
       await other.stop();
       await bad.stop();
+    }
+  }, 90_000);
+
+  it('Dream to Dream: a Dream seeder of a torrent Dream made hybrid answers the leaf requests', async () => {
+    const s = seed!;
+    const file = join(s.dir, 'film.mkv');
+    const { torrent: made, meta } = await createTorrent(file, { hybrid: true, pieceLength: PIECE });
+    const log = createLogger({ name: 'dream-seeder', level: 'silent' });
+    const stateDir = await makeTempDir('dream-blocks-seeder-');
+    // Capped like the libtorrent seeder, so a piece takes ~4 s to come whole.
+    const seeder = await Engine.start({
+      outputDir: stateDir,
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 20,
+      log,
+      trackers: false,
+      uploadRateLimit: CAP,
+    });
+    const viewer = await startNode();
+    try {
+      await seeder.add({ torrent: made, path: file });
+      const added = await viewer.engine.add(
+        { torrent: made },
+        { peers: [{ host: '127.0.0.1', port: seeder.port }] },
+      );
+      const torrent = viewer.engine.torrent(added.infohash)!;
+      const url = streamUrl(viewer, meta.infohash, 0);
+      const head = await httpGet(url, { Range: 'bytes=0-16383' }, 60_000);
+      expect(head.body.equals(await s.bytes(0, 16 * KiB))).toBe(true);
+      await waitFor(
+        () => torrent.store!.have.get(meta.pieceCount - 1) || undefined,
+        60_000,
+        'the primed tail',
+      );
+      const offset = 2 * PIECE + 1 * MiB + 100;
+      let verifiedAt: number | undefined;
+      torrent.store!.on('verified', (i: number) => {
+        if (i === 2) verifiedAt ??= Date.now();
+      });
+      const answer = await httpGet(url, { Range: `bytes=${offset}-${offset + 64 * KiB - 1}` }, 60_000);
+      const bytesAt = Date.now();
+      expect(answer.body.equals(await s.bytes(offset, 64 * KiB))).toBe(true);
+      expect(verifiedAt === undefined || verifiedAt > bytesAt).toBe(true);
+    } finally {
+      await viewer.stop();
+      await seeder.stop();
+      await removeDir(stateDir);
     }
   }, 90_000);
 

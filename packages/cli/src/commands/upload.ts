@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { loadOrCreateSigningKey, signEntry } from '@dream/catalog/client';
 import { loadConfig, parseHostPort } from '@dream/config';
-import { createTorrent } from '@dream/torrent-engine/create';
+import { CreateError, createTorrent } from '@dream/torrent-engine/create';
 import { MetainfoError, parseTorrent, type TorrentMeta, toMagnet } from '@dream/torrent-engine/metainfo';
 import type { Command } from 'commander';
 import { withCatalog } from '../catalog.js';
@@ -23,6 +23,7 @@ import { probeMedia } from '../probe.js';
 interface UploadOptions {
   faststart?: boolean;
   peerHint?: string;
+  hybrid?: boolean;
 }
 
 export function registerUploadCommand(program: Command, globals: () => GlobalOptions): void {
@@ -36,6 +37,10 @@ export function registerUploadCommand(program: Command, globals: () => GlobalOpt
       'for an MP4 whose index (moov) is at the end: remux a copy with ffmpeg so it starts fast',
     )
     .option('--peer-hint <host:port>', 'an address viewers can reach this node at, put in the magnet')
+    .option(
+      '--hybrid',
+      'publish a hybrid v1+v2 torrent (single files): seeks land sooner for Dream and libtorrent 2.x viewers; Transmission 3 cannot read it',
+    )
     .action(async (pathArg: string, title: string, opts: UploadOptions) => {
       const g = globals();
       const { config } = loadConfig({ path: g.config });
@@ -80,13 +85,28 @@ export function registerUploadCommand(program: Command, globals: () => GlobalOpt
           }
         }
         const bar = progressBar('hashing');
-        const created = await createTorrent(path, {
-          onProgress: (done, total) => bar.update(done, total),
-          // A file written in the last 2 s (a --faststart copy, a recording just saved) is
-          // waited for, not left for the daemon to hash again.
-          settle: true,
-        });
-        bar.end();
+        let created: Awaited<ReturnType<typeof createTorrent>>;
+        try {
+          created = await createTorrent(path, {
+            onProgress: (done, total) => bar.update(done, total),
+            // A file written in the last 2 s (a --faststart copy, a recording just saved) is
+            // waited for, not left for the daemon to hash again.
+            settle: true,
+            ...(opts.hybrid ? { hybrid: true } : {}),
+          });
+        } catch (err) {
+          // What cannot be shared as asked (empty, an unportable name, a folder with --hybrid):
+          // the user's to fix, said plainly; a file that changed while read: try again.
+          if (err instanceof CreateError)
+            throw new CliError(
+              err.code,
+              `${pathArg}: ${err.message}`,
+              err.code === 'CHANGED' ? EXIT.unexpected : EXIT.usage,
+            );
+          throw err;
+        } finally {
+          bar.end();
+        }
         ({ torrent: torrentBytes, meta } = created);
         body.torrent = Buffer.from(torrentBytes).toString('base64');
         body.path = path;

@@ -21,6 +21,7 @@ import {
   sanitizeElement,
   type TorrentMeta,
 } from '../metainfo/index.js';
+import { LEAF_BYTES, log2, merkleRoot, nextPowerOfTwo, sha256, zeroRoot } from '../metainfo/merkle.js';
 import type { ResumeData } from '../resume/types.js';
 
 export const CREATE_ERROR_CODES = [
@@ -29,6 +30,7 @@ export const CREATE_ERROR_CODES = [
   'UNPORTABLE_NAME',
   'CHANGED',
   'BAD_PIECE_LENGTH',
+  'HYBRID_FOLDER',
 ] as const;
 export type CreateErrorCode = (typeof CREATE_ERROR_CODES)[number];
 
@@ -58,6 +60,12 @@ export interface CreateTorrentOptions {
    * remuxed by --faststart, or just saved, was otherwise hashed a second time by the daemon.
    */
   settle?: boolean;
+  /**
+   * Make a hybrid v1+v2 torrent (BEP 52), single files only: viewers that speak v2 (Dream,
+   * libtorrent 2.x) can check and play single 16 KiB blocks before their piece is complete, so a
+   * seek lands sooner. Transmission 3 cannot read hybrid torrents at all, hence not the default.
+   */
+  hybrid?: boolean;
 }
 
 /**
@@ -131,11 +139,26 @@ export async function createTorrent(path: string, opts: CreateTorrentOptions = {
     );
   }
 
-  const pieces = await hashPieces(sources, pieceLength, total, opts);
+  if (opts.hybrid && !single) {
+    throw new CreateError(
+      'HYBRID_FOLDER',
+      `${path} is a folder: hybrid v1+v2 torrents are made for single files only; publish it without --hybrid`,
+    );
+  }
+  const tree = opts.hybrid ? new V2Tree(pieceLength, total) : undefined;
+  const pieces = await hashPieces(sources, pieceLength, total, opts, tree);
   const info: Record<string, BEncodable> = { name, 'piece length': pieceLength, pieces };
   if (single) info.length = total;
   else info.files = sources.map((s) => ({ length: s.length, path: s.elements }));
   if (opts.private) info.private = 1;
+  let pieceLayers: Map<Uint8Array, BEncodable> | undefined;
+  if (tree) {
+    const root = tree.root();
+    info['meta version'] = 2;
+    info['file tree'] = { [name]: { '': { length: total, 'pieces root': root } } };
+    // A file within one piece has no layer: its root is the piece's subtree root.
+    if (total > pieceLength) pieceLayers = new Map([[root, tree.layer()]]);
+  }
   const tiers = (opts.trackers ?? []).filter((t) => t.length > 0);
   const torrent = bencode({
     ...(tiers[0]?.[0] ? { announce: tiers[0][0] } : {}),
@@ -146,6 +169,7 @@ export async function createTorrent(path: string, opts: CreateTorrentOptions = {
     'created by': 'Dream',
     'creation date': Math.floor(Date.now() / 1000),
     info,
+    ...(pieceLayers ? { 'piece layers': pieceLayers } : {}),
   });
   const meta = parseTorrent(torrent);
   return { torrent, meta, resume: inPlaceResume(meta, path, sources) };
@@ -187,11 +211,47 @@ function checkPortable(name: string, where: string): void {
   }
 }
 
+/**
+ * The v2 tree of a single file, built piece by piece as hashPieces reads it: each piece's 16 KiB
+ * leaves hash up to its entry in the piece layer (kept, 32 bytes a piece); the layer hashes up to the
+ * pieces root. Leaves past the end of the file are zero.
+ */
+class V2Tree {
+  private readonly roots: Uint8Array[] = [];
+  private readonly blocksPerPiece: number;
+  constructor(
+    private readonly pieceLength: number,
+    private readonly length: number,
+  ) {
+    this.blocksPerPiece = pieceLength / LEAF_BYTES;
+  }
+
+  addPiece(data: Uint8Array): void {
+    const blocks = Math.ceil(data.length / LEAF_BYTES);
+    const leaves = Buffer.alloc(blocks * 32);
+    for (let b = 0; b < blocks; b++)
+      leaves.set(sha256(data.subarray(b * LEAF_BYTES, (b + 1) * LEAF_BYTES)), b * 32);
+    // A file within one piece is a tree of its own blocks only, not of a whole piece.
+    const width = this.length <= this.pieceLength ? nextPowerOfTwo(blocks) : this.blocksPerPiece;
+    this.roots.push(merkleRoot(leaves, width));
+  }
+
+  layer(): Uint8Array {
+    return Buffer.concat(this.roots);
+  }
+
+  root(): Uint8Array {
+    if (this.length <= this.pieceLength) return this.roots[0] as Uint8Array;
+    return merkleRoot(this.layer(), nextPowerOfTwo(this.roots.length), zeroRoot(log2(this.blocksPerPiece)));
+  }
+}
+
 async function hashPieces(
   sources: Source[],
   pieceLength: number,
   total: number,
   opts: CreateTorrentOptions,
+  tree?: V2Tree,
 ): Promise<Uint8Array> {
   const pieceCount = Math.ceil(total / pieceLength);
   const hashes = new Uint8Array(pieceCount * 20);
@@ -202,6 +262,7 @@ async function hashPieces(
   let hashed = 0;
   const emit = (n: number) => {
     hashes.set(createHash('sha1').update(buf.subarray(0, n)).digest(), piece * 20);
+    tree?.addPiece(buf.subarray(0, n));
     piece++;
     hashed += n;
     opts.onProgress?.(hashed, total);

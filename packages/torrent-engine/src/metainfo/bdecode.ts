@@ -205,6 +205,8 @@ export type BEncodable =
   | string
   | number
   | BEncodable[]
+  /** A dictionary with binary keys (BEP 52's `piece layers` is keyed by 32-byte roots). */
+  | Map<Uint8Array, BEncodable>
   | { [key: string]: BEncodable | undefined };
 
 export function bencode(value: BEncodable): Uint8Array {
@@ -225,6 +227,13 @@ export function bencode(value: BEncodable): Uint8Array {
     } else if (Array.isArray(v)) {
       ascii('l');
       for (const x of v) walk(x);
+      ascii('e');
+    } else if (v instanceof Map) {
+      ascii('d');
+      for (const [k, x] of [...v].sort(([a], [b]) => Buffer.compare(a, b))) {
+        walk(k);
+        walk(x);
+      }
       ascii('e');
     } else {
       ascii('d');
