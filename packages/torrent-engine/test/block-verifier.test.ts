@@ -133,7 +133,7 @@ describe('leaves and blocks', () => {
 });
 
 describe('BlockVerifier', () => {
-  const fresh = () => new BlockVerifier(meta, () => file);
+  const fresh = () => new BlockVerifier(meta);
 
   it('keeps leaves only from the peer asked, and forgets them once the piece is done', () => {
     const v = fresh();
@@ -160,5 +160,65 @@ describe('BlockVerifier', () => {
     v.markAsked(1, 'silent', 30);
     expect(v.shouldAsk(1, 1000)).toBe(false);
     expect(v.shouldAsk(1, 30 + 3001)).toBe(true);
+  });
+});
+
+describe('BlockVerifier over a torrent of several files', () => {
+  // The file above, then a pad to the piece boundary, then a small file with a tree of its own.
+  const smallData = randomBytes(2 * BLOCK);
+  const smallRoot = merkleRoot(
+    Buffer.concat([sha256(smallData.subarray(0, BLOCK)), sha256(smallData.subarray(BLOCK))]),
+    2,
+  );
+  const pad: TorrentFile = {
+    index: 1,
+    path: '.pad/61344',
+    length: 4 * PIECE - LENGTH,
+    offset: LENGTH,
+    pad: true,
+  };
+  const small: TorrentFile = {
+    index: 2,
+    path: 's',
+    length: smallData.length,
+    offset: 4 * PIECE,
+    pad: false,
+    piecesRoot: smallRoot,
+  };
+  const many = metaWith([file, pad, small], 5, 4 * PIECE + smallData.length);
+  const v = new BlockVerifier(many);
+
+  it('finds each piece its file and marks every piece with a tree as blockwise', () => {
+    expect(Buffer.from(v.tree(4)!.target).equals(smallRoot)).toBe(true);
+    expect(Buffer.from(v.tree(1)!.target).equals(pieceRoots[1]!)).toBe(true);
+    expect([...Array(5).keys()].map((p) => v.blockwisePieces().get(p))).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const v1Only = new BlockVerifier(metaWith([{ ...pad, index: 0, offset: 0, pad: false }], 1, pad.length));
+    expect(v1Only.blockwisePieces().count()).toBe(0);
+  });
+
+  it('answers only the question it asks itself: one whole piece of leaves, no proof', () => {
+    const q = (root: Uint8Array, index: number, length: number, over: Partial<HashAnswer> = {}) =>
+      ({
+        root: Buffer.from(root),
+        baseLayer: 0,
+        index,
+        length,
+        proofLayers: 0,
+        ...over,
+      }) satisfies HashAnswer;
+    expect(v.pieceAskedFor(q(root, 8, 4))).toBe(2);
+    expect(v.pieceAskedFor(q(smallRoot, 0, 2))).toBe(4);
+    expect(v.pieceAskedFor(q(root, 6, 4))).toBeUndefined(); // not on a piece boundary
+    expect(v.pieceAskedFor(q(root, 8, 2))).toBeUndefined(); // half a piece
+    expect(v.pieceAskedFor(q(root, 16, 4))).toBeUndefined(); // past the file
+    expect(v.pieceAskedFor(q(randomBytes(32), 0, 4))).toBeUndefined();
+    expect(v.pieceAskedFor(q(root, 8, 4, { proofLayers: 2 }))).toBeUndefined();
+    expect(v.pieceAskedFor(q(root, 2, 1, { baseLayer: 2 }))).toBeUndefined();
   });
 });

@@ -211,7 +211,7 @@ describe('with a real libtorrent 2.x peer', () => {
   /** Asks `wire` for piece `piece`'s leaves; resolves with libtorrent's answer. */
   function askLeaves(wire: GuardedWire, piece: number): Promise<HashAnswer> {
     const file = meta.files[0];
-    const verifier = new BlockVerifier(meta, () => file);
+    const verifier = new BlockVerifier(meta);
     const tree = verifier.tree(piece)!;
     const answer = new Promise<HashAnswer>((resolve) => wire.once('hash-answer', resolve));
     wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
@@ -302,7 +302,7 @@ describe('a Dream engine seeding a hybrid torrent it made', () => {
   it('answers the leaves of a piece it has, which fit the piece layer', async () => {
     const h = await dialSeeder();
     expect(h.wire.v2).toBe(true);
-    const verifier = new BlockVerifier(meta, () => meta.files[0]);
+    const verifier = new BlockVerifier(meta);
     for (const piece of [0, 3]) {
       const tree = verifier.tree(piece)!;
       const answer = new Promise<HashAnswer>((resolve) => h.wire.once('hash-answer', resolve));

@@ -10,6 +10,7 @@
  * dropped and the peer that sent it is known exactly (no smart ban needed). The v1 piece hash is
  * still checked before the piece is written. See docs/design/block-verification.md.
  */
+import { Bitfield } from '../bitfield.js';
 import type { TorrentFile, TorrentMeta } from '../metainfo/index.js';
 import { HASH_BYTES, LEAF_BYTES, merkleRoot, nextPowerOfTwo, sha256 } from '../metainfo/merkle.js';
 import type { HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
@@ -87,23 +88,6 @@ export function blockFits(leaves: Uint8Array, b: number, data: Uint8Array): bool
   return sha256(data).equals(leaves.subarray(b * HASH_BYTES, (b + 1) * HASH_BYTES));
 }
 
-/**
- * The piece a peer's hash request is about, when it is one we answer: the leaves under one whole
- * piece (base layer 0, no proof), the question our own engine asks. Anything else (upper layers,
- * proofs) is declined; libtorrent downloads from us all the same (it falls back to v1 hashes).
- */
-export function pieceAskedFor(meta: TorrentMeta, q: HashQuestion): number | undefined {
-  if (q.baseLayer !== 0 || q.proofLayers !== 0) return undefined;
-  const root = Buffer.from(q.root);
-  const file = meta.files.find((f) => f.piecesRoot && root.equals(f.piecesRoot));
-  if (!file) return undefined;
-  const blocksPerPiece = meta.pieceLength / LEAF_BYTES;
-  if (q.index % blocksPerPiece !== 0) return undefined;
-  const piece = file.offset / meta.pieceLength + q.index / blocksPerPiece;
-  const tree = pieceTree(meta, piece, file);
-  return tree && tree.index === q.index && tree.length === q.length ? piece : undefined;
-}
-
 /** The leaves of a piece from its verified bytes: one hash per data block, zeros to the width. */
 export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
   const out = Buffer.alloc(tree.length * HASH_BYTES);
@@ -116,22 +100,60 @@ export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
 
 /** Per torrent: which pieces' leaves we hold, which we asked for and from whom. */
 export class BlockVerifier {
-  private readonly trees = new Map<number, PieceTree | null>();
   private readonly leaves = new Map<number, Uint8Array>();
   private readonly asked = new Map<number, { peer: string; at: number }>();
+  /** Files with a v2 tree, in offset order (as in the torrent). */
+  private readonly files: TorrentFile[];
+  private readonly byRoot = new Map<string, TorrentFile>();
 
-  constructor(
-    private readonly meta: TorrentMeta,
-    private readonly fileOfPiece: (piece: number) => TorrentFile | undefined,
-  ) {}
+  constructor(private readonly meta: TorrentMeta) {
+    this.files = meta.files.filter((f) => f.piecesRoot !== undefined);
+    for (const f of this.files) this.byRoot.set(Buffer.from(f.piecesRoot as Uint8Array).toString('hex'), f);
+  }
+
+  /** The file holding the start of `piece`, among those with a tree (binary search). */
+  private fileOfPiece(piece: number): TorrentFile | undefined {
+    const start = piece * this.meta.pieceLength;
+    let lo = 0;
+    let hi = this.files.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.files[mid] as TorrentFile;
+      if (start < f.offset) hi = mid - 1;
+      else if (start >= f.offset + f.length) lo = mid + 1;
+      else return f;
+    }
+    return undefined;
+  }
 
   tree(piece: number): PieceTree | undefined {
-    let t = this.trees.get(piece);
-    if (t === undefined) {
-      t = pieceTree(this.meta, piece, this.fileOfPiece(piece)) ?? null;
-      this.trees.set(piece, t);
+    return pieceTree(this.meta, piece, this.fileOfPiece(piece));
+  }
+
+  /** The pieces whose blocks can be checked one by one (for the planner's `blockwise`). */
+  blockwisePieces(): Bitfield {
+    const bits = new Bitfield(this.meta.pieceCount);
+    const pl = this.meta.pieceLength;
+    for (const f of this.files) {
+      const last = Math.ceil((f.offset + f.length) / pl) - 1;
+      for (let p = f.offset / pl; p <= last; p++) if (pieceTree(this.meta, p, f)) bits.set(p);
     }
-    return t ?? undefined;
+    return bits;
+  }
+
+  /**
+   * The piece a peer's hash request is about, when it is one we answer: the leaves under one whole
+   * piece (base layer 0, no proof), the question our own engine asks. Anything else (upper layers,
+   * proofs) is declined; libtorrent downloads from us all the same (it falls back to v1 hashes).
+   */
+  pieceAskedFor(q: HashQuestion): number | undefined {
+    if (q.baseLayer !== 0 || q.proofLayers !== 0) return undefined;
+    const file = this.byRoot.get(Buffer.from(q.root).toString('hex'));
+    const blocksPerPiece = this.meta.pieceLength / LEAF_BYTES;
+    if (!file || q.index % blocksPerPiece !== 0) return undefined;
+    const piece = file.offset / this.meta.pieceLength + q.index / blocksPerPiece;
+    const tree = pieceTree(this.meta, piece, file);
+    return tree && tree.index === q.index && tree.length === q.length ? piece : undefined;
   }
 
   leavesOf(piece: number): Uint8Array | undefined {

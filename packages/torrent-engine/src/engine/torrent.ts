@@ -34,7 +34,7 @@ import {
 } from '../wire/limits.js';
 import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
-import { BlockVerifier, blockFits, leavesOfPiece, pieceAskedFor } from './block-verifier.js';
+import { BlockVerifier, blockFits, leavesOfPiece } from './block-verifier.js';
 import { PieceCache } from './piece-cache.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
@@ -937,17 +937,9 @@ export class Torrent extends EventEmitter {
   private verifier(): BlockVerifier | undefined {
     const meta = this.meta;
     if (this.blockVerifier || !meta || !this.v2HandshakeHash()) return this.blockVerifier;
-    const dataFiles = meta.files.filter((f) => !f.pad && f.length > 0);
-    const fileOfPiece = (piece: number) => {
-      const start = piece * meta.pieceLength;
-      return dataFiles.find((f) => start >= f.offset && start < f.offset + f.length);
-    };
-    const verifier = new BlockVerifier(meta, fileOfPiece);
-    const bits = new Bitfield(meta.pieceCount);
-    for (let i = 0; i < meta.pieceCount; i++) if (verifier.tree(i)) bits.set(i);
-    this.blockVerifier = verifier;
-    this.blockwisePieces = bits;
-    return verifier;
+    this.blockVerifier = new BlockVerifier(meta);
+    this.blockwisePieces = this.blockVerifier.blockwisePieces();
+    return this.blockVerifier;
   }
 
   private blockwise(): Bitfield | undefined {
@@ -1031,8 +1023,9 @@ export class Torrent extends EventEmitter {
   private async onHashRequest(peer: Peer, q: HashQuestion): Promise<void> {
     const meta = this.meta;
     const store = this.store;
-    const piece = meta && store ? pieceAskedFor(meta, q) : undefined;
-    const tree = piece === undefined ? undefined : this.verifier()?.tree(piece);
+    const verifier = this.verifier();
+    const piece = meta && store ? verifier?.pieceAskedFor(q) : undefined;
+    const tree = piece === undefined ? undefined : verifier?.tree(piece);
     const jobs = this.hashJobs.get(peer.id) ?? 0;
     if (piece === undefined || !tree || !store?.have.get(piece) || jobs >= HASH_JOBS_PER_PEER) {
       peer.wire.hashReject(q);
