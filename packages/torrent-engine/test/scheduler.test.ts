@@ -6,6 +6,7 @@ import {
   type PeerState,
   pipelineDepth,
   planRequests,
+  type ReaderState,
   type RequestPlan,
   type SchedulerSnapshot,
 } from '../src/scheduler/index.js';
@@ -16,6 +17,12 @@ const NOW = 1_000_000;
 
 function flight(peerId: string, piece: number, block: number, age = 0): InFlightRequest {
   return { peerId, piece, begin: block * BLOCK, length: BLOCK, requestedAt: NOW - age };
+}
+
+/** A reader at 1 MiB/s from block `block` of piece `piece` (its playhead there) to the end of piece 2. */
+function readerAtBlock(piece: number, block: number): ReaderState {
+  const at = piece * PIECE + block * BLOCK;
+  return { id: 'r', start: at, end: 3 * PIECE, playhead: at, bytesPerSecond: MIB };
 }
 
 interface Case {
@@ -30,15 +37,7 @@ const cases: Case[] = [
     snapshot: snap({
       pieceCount: 3,
       peers: [peer('a', { pieces: 3, maxOutstanding: 2 })],
-      readers: [
-        {
-          id: 'r',
-          start: PIECE + 2 * BLOCK,
-          end: 3 * PIECE,
-          playhead: PIECE + 2 * BLOCK,
-          bytesPerSecond: MIB,
-        },
-      ],
+      readers: [readerAtBlock(1, 2)],
       blockwise: bits(3, 'all'),
     }),
     check: (plan) => {
@@ -50,15 +49,7 @@ const cases: Case[] = [
     snapshot: snap({
       pieceCount: 3,
       peers: [peer('a', { pieces: 3, maxOutstanding: 2 })],
-      readers: [
-        {
-          id: 'r',
-          start: PIECE + 2 * BLOCK,
-          end: 3 * PIECE,
-          playhead: PIECE + 2 * BLOCK,
-          bytesPerSecond: MIB,
-        },
-      ],
+      readers: [readerAtBlock(1, 2)],
     }),
     check: (plan) => {
       expect(reqs(plan)).toEqual(['a:1/0', 'a:1/1']);
@@ -69,15 +60,7 @@ const cases: Case[] = [
     snapshot: snap({
       pieceCount: 3,
       peers: [peer('a', { pieces: 3, maxOutstanding: 5 })],
-      readers: [
-        {
-          id: 'r',
-          start: PIECE + 3 * BLOCK,
-          end: 3 * PIECE,
-          playhead: PIECE + 3 * BLOCK,
-          bytesPerSecond: MIB,
-        },
-      ],
+      readers: [readerAtBlock(1, 3)],
       blockwise: bits(3, 'all'),
     }),
     check: (plan) => {

@@ -15,11 +15,11 @@ import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js
 import type { GuardedWire, HashAnswer } from '../src/wire/guarded-wire.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
 import { type LibtorrentPeer, startLibtorrent } from './peers/libtorrent.js';
+import { handshakeBytes, OUR_ID, violation } from './wire-helpers.js';
 
 const V1 = 'aa'.repeat(20);
 const V2 = 'bb'.repeat(20);
 const ROOT = Buffer.alloc(32, 7);
-const OUR_ID = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
 
 let listener: PeerListener | undefined;
 const sockets: net.Socket[] = [];
@@ -47,19 +47,6 @@ async function listen(): Promise<{ port: number; accepted: Promise<Handshaken> }
   return { port: await listener.listen(0, '127.0.0.1'), accepted };
 }
 
-function handshake(infohash: string, v2Bit: boolean): Buffer {
-  const reserved = Buffer.alloc(8);
-  reserved[5] = 0x10;
-  if (v2Bit) reserved[7] = 0x10;
-  return Buffer.concat([
-    Buffer.from([19]),
-    Buffer.from('BitTorrent protocol'),
-    reserved,
-    Buffer.from(infohash, 'hex'),
-    Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
-  ]);
-}
-
 function hashMessage(id: number, fields: number[], extra = Buffer.alloc(0)): Buffer {
   const body = Buffer.alloc(1 + 32 + 16);
   body[0] = id;
@@ -82,7 +69,7 @@ async function rawPeer(port: number, infohash: string, v2Bit: boolean) {
     received = Buffer.concat([received, d]);
   });
   await new Promise<void>((r) => s.once('connect', () => r()));
-  s.write(handshake(infohash, v2Bit));
+  s.write(handshakeBytes(infohash, { v2Bit }));
   return { socket: s, received: () => received };
 }
 
@@ -93,13 +80,6 @@ async function until<T>(f: () => T | undefined, what: string): Promise<T> {
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-function violation(wire: GuardedWire): Promise<string> {
-  return new Promise((r) => {
-    if (wire.violation) r(wire.violation);
-    else wire.once('violation', (reason: string) => r(reason));
-  });
 }
 
 describe('the BEP 52 handshake upgrade (incoming)', () => {
@@ -210,7 +190,6 @@ describe('with a real libtorrent 2.x peer', () => {
 
   /** Asks `wire` for piece `piece`'s leaves; resolves with libtorrent's answer. */
   function askLeaves(wire: GuardedWire, piece: number): Promise<HashAnswer> {
-    const file = meta.files[0];
     const verifier = new BlockVerifier(meta);
     const tree = verifier.tree(piece)!;
     const answer = new Promise<HashAnswer>((resolve) => wire.once('hash-answer', resolve));

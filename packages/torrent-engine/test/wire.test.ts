@@ -4,11 +4,10 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js';
-import type { GuardedWire } from '../src/wire/guarded-wire.js';
 import { startDelayRelay } from './peers/delay-relay.js';
+import { handshakeBytes, OUR_ID, violation } from './wire-helpers.js';
 
 const INFOHASH = 'aa'.repeat(20);
-const OUR_ID = Buffer.concat([Buffer.from('-DR0100-'), randomBytes(12)]).toString('hex');
 
 let listener: PeerListener | undefined;
 const sockets: net.Socket[] = [];
@@ -35,18 +34,6 @@ async function listen(pieceCount: number): Promise<{ port: number; accepted: Pro
   return { port, accepted };
 }
 
-function handshakeBytes(infohash: string): Buffer {
-  const reserved = Buffer.alloc(8);
-  reserved[5] = 0x10;
-  return Buffer.concat([
-    Buffer.from([19]),
-    Buffer.from('BitTorrent protocol'),
-    reserved,
-    Buffer.from(infohash, 'hex'),
-    Buffer.concat([Buffer.from('-XX0000-'), randomBytes(12)]),
-  ]);
-}
-
 function message(id: number, payload: Buffer): Buffer {
   const len = Buffer.alloc(4);
   len.writeUInt32BE(payload.length + 1);
@@ -70,13 +57,6 @@ async function rawPeer(port: number, ...chunks: Buffer[]): Promise<net.Socket> {
   s.write(handshakeBytes(INFOHASH));
   for (const c of chunks) s.write(c);
   return s;
-}
-
-function violation(wire: GuardedWire): Promise<string> {
-  return new Promise((r) => {
-    if (wire.violation) r(wire.violation);
-    else wire.once('violation', (reason: string) => r(reason));
-  });
 }
 
 function closed(s: net.Socket): Promise<void> {
