@@ -15,7 +15,10 @@
  * Knobs: DREAM_BENCH_STREAMING_ROUNDS (default 3), DREAM_BENCH_STREAMING_PAUSE_S (default 30),
  * DREAM_BENCH_STREAMING_CLIENTS (comma list of webtorrent-cli,peerflix,Dream; default all),
  * DREAM_BENCH_SEEDER_TICK_MS (the seeder's libtorrent tick, default 500: its upload cap releases
- * data once per tick, so 50 makes it behave more like a real link of that rate).
+ * data once per tick, so 50 makes it behave more like a real link of that rate),
+ * DREAM_BENCH_STREAMING_PIECE_MIB (the torrents' piece size, default 1),
+ * DREAM_BENCH_STREAMING_HYBRID=0 (skip the capped rounds on a hybrid v1+v2 torrent of the same file,
+ * where Dream serves single blocks checked against their BEP 52 leaf hashes).
  */
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,6 +46,9 @@ const ROUNDS = Number(process.env.DREAM_BENCH_STREAMING_ROUNDS ?? 3);
 const PAUSE_MS = Number(process.env.DREAM_BENCH_STREAMING_PAUSE_S ?? 30) * 1000;
 const CAP = 4 * MiB;
 const SEEKS = [0.3, 0.7, 0.95];
+const HYBRID = process.env.DREAM_BENCH_STREAMING_HYBRID !== '0';
+/** Piece size of both torrents, MiB (DREAM_BENCH_STREAMING_PIECE_MIB): 1 by default, as in the issue. */
+const PIECE_MIB = Number(process.env.DREAM_BENCH_STREAMING_PIECE_MIB ?? 1);
 /** Playback between seeks: long enough for a client to settle into playing, short enough for the budget. */
 const PLAY_MS = 2_000;
 
@@ -596,7 +602,8 @@ export async function run(): Promise<string> {
   const moov = boxes.find((b) => b.type === 'moov');
   const mdat = boxes.find((b) => b.type === 'mdat');
   if (!moov || !mdat || moov.offset < mdat.offset) throw new Error(`${videoPath}: moov is not after mdat`);
-  const t = await torrentOf(videoPath, size);
+  const t = await torrentOf(videoPath, size, PIECE_MIB * MiB);
+  const tHybrid = HYBRID ? await torrentOf(videoPath, size, t.pieceLength, true) : undefined;
   const bytesPerSecond = DEFAULT_VIDEO.bitsPerSecond / 8;
 
   const startup = new Map<string, number>();
@@ -611,10 +618,13 @@ export async function run(): Promise<string> {
     );
   const capped = fresh();
   const uncapped = fresh();
+  const cappedHybrid = fresh();
   const mpv = await headlessMpv(join(CACHE, 'mpv'));
   const pausedMpv = await headlessMpv(join(CACHE, 'mpv-paused'), { paused: true });
   await runScenario('4 MiB/s', CAP, contenders, t, capped, true, mpv, pausedMpv);
   await runScenario('uncapped', 0, contenders, t, uncapped, false, mpv);
+  if (tHybrid)
+    await runScenario('4 MiB/s, hybrid torrent', CAP, contenders, tHybrid, cappedHybrid, false, mpv);
   if (!installFailure) {
     if (contenders.includes(webtorrent)) startup.set('webtorrent-cli', await cliStartMs(WEBTORRENT_BIN));
     if (contenders.includes(peerflix)) startup.set('peerflix', await cliStartMs(PEERFLIX_BIN));
@@ -684,6 +694,9 @@ export async function run(): Promise<string> {
   const dreamCapped = capped.get('Dream');
   const dreamSeeks =
     dreamCapped && !dreamCapped.failure ? finite(dreamCapped.rounds.flatMap((x) => x.seekMs)) : [];
+  const dreamHybrid = cappedHybrid.get('Dream');
+  const dreamHybridSeeks =
+    dreamHybrid && !dreamHybrid.failure ? finite(dreamHybrid.rounds.flatMap((x) => x.seekMs)) : [];
   const dreamPause = dreamCapped?.pause;
   const beyondDream = dreamPause
     ? dreamPause.atPause + dreamPause.duringPause - PAUSE_AFTER - dreamPause.inSockets
@@ -723,6 +736,22 @@ export async function run(): Promise<string> {
     '',
     table(uncapped, names, rows),
     '',
+    ...(tHybrid
+      ? [
+          `### Seeder capped at 4 MiB/s, hybrid v1+v2 torrent of the same file`,
+          '',
+          "The same file as a hybrid torrent, made by libtorrent (its default, and qBittorrent's), same piece size;",
+          'the seeder hashed the file first (in seed mode libtorrent rejects hash requests). The other clients read',
+          'its v1 half. Dream asks the seeder for the 16 KiB leaf hashes of the piece a reader stands in and serves',
+          'each block once it matches its leaf (design/block-verification.md).',
+          '',
+          table(cappedHybrid, names, rows),
+          '',
+          `Dream's seeks on the hybrid torrent: ${dreamHybridSeeks.length ? `${formatMs(summarize(dreamHybridSeeks))} (all ${dreamHybridSeeks.length})` : 'not measured'}, ` +
+            `against ${dreamSeeks.length ? formatMs(summarize(dreamSeeks)) : 'not measured'} on the v1 torrent (one piece at 4 MiB/s: ~${Math.round(pieceMs)} ms).`,
+          '',
+        ]
+      : []),
     `### Readahead: ${PAUSE_MS / 1000} s of pause after the first 8 MiB, seeder at 4 MiB/s`,
     '',
     'The player reads the first 8 MiB (about 10 s of media) of `bytes=0-`, then stops reading with the',
@@ -763,6 +792,7 @@ export async function run(): Promise<string> {
   const notes = [
     ...notesOf(capped).map((n) => `${n} (4 MiB/s)`),
     ...notesOf(uncapped).map((n) => `${n} (uncapped)`),
+    ...notesOf(cappedHybrid).map((n) => `${n} (4 MiB/s, hybrid torrent)`),
   ];
   if (notes.length) out.push('Notes:', '', ...notes, '');
   out.push(`Run took ${Math.round((Date.now() - started) / 1000)} s.`);

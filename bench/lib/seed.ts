@@ -18,6 +18,8 @@ export interface BenchTorrent {
   torrent: Buffer;
   infoHash: string;
   pieceLength: number;
+  /** Made by libtorrent as v1+v2 (its default and qBittorrent's) rather than by create-torrent. */
+  hybrid: boolean;
 }
 
 /**
@@ -28,13 +30,15 @@ export async function torrentOf(
   videoPath: string,
   size: number,
   pieceLength = 1024 * 1024,
+  hybrid = false,
 ): Promise<BenchTorrent> {
-  const torrentPath = `${videoPath}.${pieceLength}.torrent`;
+  const torrentPath = `${videoPath}.${pieceLength}${hybrid ? '.hybrid' : ''}.torrent`;
   let torrent: Buffer;
   if (existsSync(torrentPath)) torrent = await readFile(torrentPath);
   else {
+    const flavour = hybrid ? 'libtorrent-hybrid' : 'create-torrent';
     // create-torrent hands back a Uint8Array in some versions: make it a Buffer.
-    torrent = Buffer.from((await makeTorrent({ source: videoPath, pieceLength })).torrent);
+    torrent = Buffer.from((await makeTorrent({ source: videoPath, pieceLength, flavour })).torrent);
     await writeFile(torrentPath, torrent);
   }
   return {
@@ -45,6 +49,7 @@ export async function torrentOf(
     torrent,
     infoHash: infoHashOf(torrent),
     pieceLength,
+    hybrid,
   };
 }
 
@@ -73,12 +78,16 @@ function since(events: { event: string; port?: unknown }[], from: number, port: 
  */
 export const SEEDER_TICK_MS = Number(process.env.DREAM_BENCH_SEEDER_TICK_MS ?? 500);
 
-/** Start the seeder (trusting the data: it is the file we just hashed) and a tracker that lists it. */
+/**
+ * Start the seeder and a tracker that lists it. For a v1 torrent the seeder trusts the data (it is
+ * the file we just hashed); for a hybrid one it hashes the file first, as a real seeder has: in seed
+ * mode libtorrent answers BEP 52 hash requests with rejects.
+ */
 export async function startSwarm(t: BenchTorrent, uploadLimit: number): Promise<Swarm> {
   const seeder = await startLibtorrent({
     savePath: dirname(t.videoPath),
     torrent: t.torrent,
-    seedMode: true,
+    seedMode: !t.hybrid,
     uploadLimit,
     tickIntervalMs: SEEDER_TICK_MS,
     // Plain TCP: webtorrent and peerflix do not speak MSE, and a seeder trying it first would cost
