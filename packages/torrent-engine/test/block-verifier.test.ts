@@ -3,7 +3,7 @@
 // trees are built here from its bytes, leaf by leaf, as BEP 52 defines them.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { BlockVerifier, blockFits, leavesFit, pieceTree } from '../src/engine/block-verifier.js';
+import { BlockVerifier, blockFits, leavesFit, pieceTree, REFUSAL_MS } from '../src/engine/block-verifier.js';
 import type { TorrentFile, TorrentMeta } from '../src/metainfo/index.js';
 import { merkleRoot, sha256, zeroRoot } from '../src/metainfo/merkle.js';
 import type { HashAnswer } from '../src/wire/guarded-wire.js';
@@ -140,9 +140,9 @@ describe('BlockVerifier', () => {
     expect(v.shouldAsk(2, 0)).toBe(true);
     v.markAsked(2, 'honest', 0);
     expect(v.shouldAsk(2, 100)).toBe(false); // asked, and not yet overdue
-    expect(v.onAnswer(answer(2, leavesOf(2)), 'stranger')).toBeUndefined();
+    expect(v.onAnswer(answer(2, leavesOf(2)), 'stranger', 0)).toBeUndefined();
     expect(v.leavesOf(2)).toBeUndefined();
-    expect(v.onAnswer(answer(2, leavesOf(2)), 'honest')).toBe(2);
+    expect(v.onAnswer(answer(2, leavesOf(2)), 'honest', 0)).toBe(2);
     expect(Buffer.from(v.leavesOf(2)!).equals(leavesOf(2))).toBe(true);
     expect(v.shouldAsk(2, 100)).toBe(false); // held
     v.forget(2);
@@ -152,11 +152,14 @@ describe('BlockVerifier', () => {
   it("calls lying leaves 'bad', takes a reject quietly, and asks again after the timeout", () => {
     const v = fresh();
     v.markAsked(1, 'liar', 0);
-    expect(v.onAnswer(answer(1, leavesOf(2), { index: 4 }), 'liar')).toBe('bad');
+    expect(v.onAnswer(answer(1, leavesOf(2), { index: 4 }), 'liar', 0)).toBe('bad');
     expect(v.leavesOf(1)).toBeUndefined();
     v.markAsked(1, 'busy', 10);
-    expect(v.onAnswer(answer(1, undefined), 'busy')).toBeUndefined(); // a reject
+    expect(v.onAnswer(answer(1, undefined), 'busy', 10)).toBeUndefined(); // a reject
     expect(v.shouldAsk(1, 20)).toBe(true); // the question is closed: someone else can be asked
+    expect(v.declined(1, 'busy', 20)).toBe(true); // but not the peer that declined it, for a while
+    expect(v.declined(1, 'busy', 10 + REFUSAL_MS)).toBe(false);
+    expect(v.declined(1, 'silent', 20)).toBe(false);
     v.markAsked(1, 'silent', 30);
     expect(v.shouldAsk(1, 1000)).toBe(false);
     expect(v.shouldAsk(1, 30 + 3001)).toBe(true);
@@ -220,5 +223,68 @@ describe('BlockVerifier over a torrent of several files', () => {
     expect(v.pieceAskedFor(q(randomBytes(32), 0, 4))).toBeUndefined();
     expect(v.pieceAskedFor(q(root, 8, 4, { proofLayers: 2 }))).toBeUndefined();
     expect(v.pieceAskedFor(q(root, 2, 1, { baseLayer: 2 }))).toBeUndefined();
+  });
+});
+
+describe('a torrent from a magnet: no piece layers until a peer sends one', () => {
+  const { pieceLayer: _layer, ...bare } = file;
+  const magnetMeta = () => metaWith([{ ...bare }], 4, LENGTH);
+  const layerAnswer = (hashes: Buffer | undefined, over: Partial<HashAnswer> = {}): HashAnswer => ({
+    root: Buffer.from(root),
+    baseLayer: 2, // 64 KiB pieces: 4 leaves, two layers above them
+    index: 0,
+    length: 4,
+    proofLayers: 0,
+    ...(hashes ? { hashes } : {}),
+    ...over,
+  });
+
+  it('asks for the whole layer, takes it when it hashes to the root, and then checks blocks', () => {
+    const m = magnetMeta();
+    const v = new BlockVerifier(m);
+    expect(v.tree(1)).toBeUndefined();
+    expect(v.blockwisePieces().count()).toBe(0);
+    expect(v.layerQuestion(1)).toMatchObject({ baseLayer: 2, index: 0, length: 4, proofLayers: 0 });
+    expect(v.shouldAskLayer(1, 0)).toBe(true);
+    v.markAskedLayer(1, 'seed', 0);
+    expect(v.shouldAskLayer(3, 100)).toBe(false); // one question per file
+    expect(v.onLayerAnswer(layerAnswer(layer), 'seed', 100)).toBe('layer');
+    expect(Buffer.from(m.files[0]!.pieceLayer!).equals(layer)).toBe(true);
+    expect(v.blockwisePieces().count()).toBe(4);
+    expect(Buffer.from(v.tree(1)!.target).equals(pieceRoots[1]!)).toBe(true);
+    expect(v.layerQuestion(1)).toBeUndefined(); // held now
+  });
+
+  it("calls a layer that does not hash to the root 'bad', and keeps none", () => {
+    const m = magnetMeta();
+    const v = new BlockVerifier(m);
+    v.markAskedLayer(0, 'liar', 0);
+    const lie = Buffer.from(layer);
+    lie[40] = (lie[40]! + 1) % 256;
+    expect(v.onLayerAnswer(layerAnswer(lie), 'liar', 1)).toBe('bad');
+    expect(m.files[0]!.pieceLayer).toBeUndefined();
+  });
+
+  it('remembers who declined the layer, and does not mistake a layer answer for leaves', () => {
+    const m = magnetMeta();
+    const v = new BlockVerifier(m);
+    v.markAskedLayer(0, 'seed-mode', 0);
+    expect(v.onLayerAnswer(layerAnswer(undefined), 'seed-mode', 5)).toBeUndefined();
+    expect(v.declined(0, 'seed-mode', 6, 'layer')).toBe(true);
+    // With the layer held, a leaves question for piece 0 and a layer-shaped answer: not leaves.
+    const held = new BlockVerifier(meta);
+    held.markAsked(0, 'peer', 0);
+    expect(held.onAnswer(layerAnswer(layer), 'peer', 1)).toBeUndefined();
+    expect(held.leavesOf(0)).toBeUndefined();
+  });
+
+  it('answers a layer question for a file whose layer it holds, padded like libtorrent', () => {
+    const v = new BlockVerifier(meta);
+    const q = layerAnswer(undefined);
+    const got = v.layerAnswer(q)!;
+    expect(got.equals(layer)).toBe(true); // 4 pieces: no padding needed here
+    expect(v.layerAnswer({ ...q, length: 8 })).toBeUndefined();
+    expect(v.layerAnswer({ ...q, proofLayers: 1 })).toBeUndefined();
+    expect(new BlockVerifier(magnetMeta()).layerAnswer(q)).toBeUndefined();
   });
 });

@@ -398,6 +398,17 @@ describe('parseInfo', () => {
 });
 
 describe('magnets', () => {
+  it("reads a hybrid magnet's v2 infohash (btmh, SHA-256 multihash) and ignores a malformed one", () => {
+    const v1 = 'c'.repeat(40);
+    const v2 = 'AB'.repeat(32);
+    expect(parseMagnet(`magnet:?xt=urn:btih:${v1}&xt=urn:btmh:1220${v2}`).infohashV2).toBe(v2.toLowerCase());
+    expect(
+      parseMagnet(`magnet:?xt=urn:btih:${v1}&xt=urn:btmh:1220${v2.slice(2)}`).infohashV2,
+    ).toBeUndefined();
+    expect(parseMagnet(`magnet:?xt=urn:btih:${v1}&xt=urn:btmh:1320${v2}`).infohashV2).toBeUndefined();
+    expect(parseMagnet(`magnet:?xt=urn:btih:${v1}`).infohashV2).toBeUndefined();
+  });
+
   it('parses hex and base32 infohashes, names, trackers and peers', () => {
     const hex = 'c12fe1c06bba254a9dc9f519b335aa7c1367a88a';
     const m = parseMagnet(

@@ -11,6 +11,7 @@ import { createTorrent } from '../src/create/index.js';
 import { BlockVerifier, leavesFit } from '../src/engine/block-verifier.js';
 import { Engine } from '../src/engine/engine.js';
 import { parseTorrent, type TorrentMeta } from '../src/metainfo/index.js';
+import { merkleRoot } from '../src/metainfo/merkle.js';
 import { dialPeer, type Handshaken, PeerListener } from '../src/swarm/connect.js';
 import type { GuardedWire, HashAnswer } from '../src/wire/guarded-wire.js';
 import { makeFiles, makeTempDir, makeTorrent, removeDir } from './peers/fixtures.js';
@@ -290,11 +291,23 @@ describe('a Dream engine seeding a hybrid torrent it made', () => {
     }
   });
 
+  it('answers the piece layer of the file (what a viewer from a magnet asks first), which hashes to the root', async () => {
+    const h = await dialSeeder();
+    const file = meta.files[0]!;
+    const answer = new Promise<HashAnswer>((resolve) => h.wire.once('hash-answer', resolve));
+    // 256 KiB pieces: 16 leaves, the piece layer is layer 4; 4 pieces, width 4.
+    h.wire.hashRequest(file.piecesRoot!, 4, 0, 4, 0);
+    const got = await answer;
+    expect(got.hashes?.equals(Buffer.from(file.pieceLayer!))).toBe(true);
+    expect(Buffer.from(merkleRoot(got.hashes!, 4)).equals(Buffer.from(file.piecesRoot!))).toBe(true);
+  });
+
   it.each([
     ['an index not on a piece boundary', (root: Buffer) => [root, 0, 3, 16, 0] as const],
     ['a count other than a piece of leaves', (root: Buffer) => [root, 0, 0, 8, 0] as const],
     ['proof layers (not served)', (root: Buffer) => [root, 0, 0, 16, 2] as const],
-    ['an upper layer (not served)', (root: Buffer) => [root, 4, 0, 4, 0] as const],
+    ['a layer above the piece layer (not served)', (root: Buffer) => [root, 5, 0, 2, 0] as const],
+    ['part of the piece layer (not served)', (root: Buffer) => [root, 4, 0, 2, 0] as const],
     ['a tree it does not have', () => [Buffer.alloc(32, 9), 0, 0, 16, 0] as const],
     ['leaves past the end of the file', (root: Buffer) => [root, 0, 64, 16, 0] as const],
   ])('declines %s, and stays connected', async (_what, ask) => {

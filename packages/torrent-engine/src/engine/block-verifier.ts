@@ -12,7 +12,15 @@
  */
 import { Bitfield } from '../bitfield.js';
 import type { TorrentFile, TorrentMeta } from '../metainfo/index.js';
-import { HASH_BYTES, LEAF_BYTES, merkleRoot, nextPowerOfTwo, sha256 } from '../metainfo/merkle.js';
+import {
+  HASH_BYTES,
+  LEAF_BYTES,
+  log2,
+  merkleRoot,
+  nextPowerOfTwo,
+  sha256,
+  zeroRoot,
+} from '../metainfo/merkle.js';
 import type { HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
 
 /** The leaf hashes of one piece: what to ask for and what they must hash up to. */
@@ -28,6 +36,12 @@ export interface PieceTree {
   /** Blocks holding those bytes; the last one's leaf is the hash of its file bytes only. */
   dataBlocks: number;
 }
+
+/** libtorrent answers at most this many hashes per request (a layer of up to 8192 pieces). */
+const MAX_LAYER_HASHES = 8192;
+
+/** How long a peer that declined a question is not asked it again. */
+export const REFUSAL_MS = 30_000;
 
 /** How long one peer has to answer a hash request before another is asked. */
 export const HASH_ANSWER_TIMEOUT_MS = 3_000;
@@ -102,6 +116,14 @@ export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
 export class BlockVerifier {
   private readonly leaves = new Map<number, Uint8Array>();
   private readonly asked = new Map<number, { peer: string; at: number }>();
+  /** Layer questions pending, by file index. */
+  private readonly askedLayer = new Map<number, { peer: string; at: number }>();
+  /**
+   * Who declined what, and when (`piece:<n>:<peer>` or `layer:<file>:<peer>`): that peer is not
+   * asked the same again for REFUSAL_MS. Without it a peer that declines everything (libtorrent in
+   * seed mode) would be asked again at every plan, a request and a reject per round trip.
+   */
+  private readonly refusals = new Map<string, number>();
   /** Files with a v2 tree, in offset order (as in the torrent). */
   private readonly files: TorrentFile[];
   private readonly byRoot = new Map<string, TorrentFile>();
@@ -156,6 +178,23 @@ export class BlockVerifier {
     return tree && tree.index === q.index && tree.length === q.length ? piece : undefined;
   }
 
+  /**
+   * Our answer to a layer question (layerQuestion's shape) for a file whose layer we hold: the
+   * layer, padded to the width with empty pieces' roots. undefined: declined.
+   */
+  layerAnswer(q: HashQuestion): Buffer | undefined {
+    const file = this.byRoot.get(Buffer.from(q.root).toString('hex'));
+    if (!file?.pieceLayer || q.index !== 0 || q.proofLayers !== 0) return undefined;
+    const width = nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength));
+    const baseLayer = log2(this.meta.pieceLength / LEAF_BYTES);
+    if (q.baseLayer !== baseLayer || q.length !== width) return undefined;
+    const out = Buffer.alloc(width * HASH_BYTES);
+    out.set(file.pieceLayer);
+    const pad = zeroRoot(baseLayer);
+    for (let i = file.pieceLayer.length / HASH_BYTES; i < width; i++) out.set(pad, i * HASH_BYTES);
+    return out;
+  }
+
   leavesOf(piece: number): Uint8Array | undefined {
     return this.leaves.get(piece);
   }
@@ -172,27 +211,100 @@ export class BlockVerifier {
   }
 
   /**
+   * A file's piece layer, when the torrent came without it (a magnet: `piece layers` sit outside
+   * the info dict) and one question can fetch it: the whole layer from index 0, padded to a power
+   * of two, no proof (its root is the file's pieces root). libtorrent answers up to 8192 hashes.
+   */
+  layerQuestion(piece: number): HashQuestion | undefined {
+    const file = this.fileOfPiece(piece);
+    if (!file?.piecesRoot || file.pieceLayer || file.length <= this.meta.pieceLength) return undefined;
+    const width = nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength));
+    if (width > MAX_LAYER_HASHES || this.meta.pieceLength < 2 * LEAF_BYTES) return undefined;
+    const baseLayer = log2(this.meta.pieceLength / LEAF_BYTES);
+    return { root: Buffer.from(file.piecesRoot), baseLayer, index: 0, length: width, proofLayers: 0 };
+  }
+
+  /** Whether to ask for the layer of `piece`'s file now (none held, no question pending). */
+  shouldAskLayer(piece: number, now: number): boolean {
+    const file = this.fileOfPiece(piece);
+    if (!file || !this.layerQuestion(piece)) return false;
+    const a = this.askedLayer.get(file.index);
+    return !a || now - a.at > HASH_ANSWER_TIMEOUT_MS;
+  }
+
+  markAskedLayer(piece: number, peer: string, now: number): void {
+    const file = this.fileOfPiece(piece);
+    if (file) this.askedLayer.set(file.index, { peer, at: now });
+  }
+
+  /**
+   * A peer's answer to a layer question: 'layer' when it brought the layer of a file (now on the
+   * file, so its pieces can be checked block by block), 'bad' when the hashes do not hash up to the
+   * root, undefined when it is not such an answer.
+   */
+  onLayerAnswer(answer: HashAnswer, peer: string, now: number): 'layer' | 'bad' | undefined {
+    const file = this.byRoot.get(Buffer.from(answer.root).toString('hex'));
+    const a = file ? this.askedLayer.get(file.index) : undefined;
+    if (!file || !a || a.peer !== peer) return undefined;
+    const q = this.layerQuestion(file.offset / this.meta.pieceLength);
+    if (!q || answer.baseLayer !== q.baseLayer || answer.index !== 0 || answer.length !== q.length)
+      return undefined;
+    this.askedLayer.delete(file.index);
+    if (!answer.hashes) {
+      this.refuse(`layer:${file.index}:${peer}`, now);
+      return undefined;
+    }
+    const pieces = Math.ceil(file.length / this.meta.pieceLength);
+    if (answer.hashes.length < pieces * HASH_BYTES) return 'bad';
+    // The real pieces' hashes, padded here (not with whatever the peer sent past them).
+    const layer = Buffer.from(answer.hashes.subarray(0, pieces * HASH_BYTES));
+    if (!Buffer.from(merkleRoot(layer, q.length, zeroRoot(q.baseLayer))).equals(q.root)) return 'bad';
+    file.pieceLayer = layer;
+    return 'layer';
+  }
+
+  /**
    * A peer's answer: the piece whose leaves it brought (now held), 'bad' when it claims to but they
    * do not hash up to the piece's root (a lying peer), undefined when it is not for a question of
    * ours (or a reject: the next plan asks someone else).
    */
-  onAnswer(answer: HashAnswer, peer: string): number | 'bad' | undefined {
+  onAnswer(answer: HashAnswer, peer: string, now: number): number | 'bad' | undefined {
     for (const [piece, a] of this.asked) {
       const tree = this.tree(piece);
       if (
         a.peer !== peer ||
         !tree ||
+        answer.baseLayer !== 0 ||
         answer.index !== tree.index ||
+        answer.length !== tree.length ||
         !Buffer.from(answer.root).equals(tree.root)
       )
         continue;
       this.asked.delete(piece);
-      if (!answer.hashes) return undefined;
+      if (!answer.hashes) {
+        this.refuse(`piece:${piece}:${peer}`, now);
+        return undefined;
+      }
       if (!leavesFit(tree, answer)) return 'bad';
       this.leaves.set(piece, answer.hashes.subarray(0, tree.length * HASH_BYTES));
       return piece;
     }
     return undefined;
+  }
+
+  /** Whether `peer` declined to give `piece`'s leaves (or its file's layer) less than REFUSAL_MS ago. */
+  declined(piece: number, peer: string, now: number, what: 'leaves' | 'layer' = 'leaves'): boolean {
+    const key =
+      what === 'leaves' ? `piece:${piece}:${peer}` : `layer:${this.fileOfPiece(piece)?.index}:${peer}`;
+    const at = this.refusals.get(key);
+    return at !== undefined && now - at < REFUSAL_MS;
+  }
+
+  private refuse(key: string, now: number): void {
+    this.refusals.set(key, now);
+    if (this.refusals.size > 4096) {
+      for (const [k, at] of this.refusals) if (now - at >= REFUSAL_MS) this.refusals.delete(k);
+    }
   }
 
   /** The piece is complete (verified or failed) or abandoned: its leaves are not needed. */

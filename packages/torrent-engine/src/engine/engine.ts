@@ -171,6 +171,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     let meta: TorrentMeta | undefined;
     let infohash: string;
     let name: string | undefined;
+    let infohashV2: string | undefined;
     let contentPath: string | undefined;
     let createdResume: ResumeData | undefined;
     let trackers: string[] = [];
@@ -192,6 +193,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     } else if ('magnet' in input) {
       const m = wrapMetainfo('invalid-magnet', () => parseMagnet(input.magnet));
       infohash = m.infohash;
+      infohashV2 = m.infohashV2;
       name = m.name;
       trackers = m.trackers;
       peers.push(...m.peers);
@@ -233,6 +235,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     const t = this.create({
       infohash,
+      ...(infohashV2 ? { infohashV2 } : {}),
       meta,
       name,
       root: this.opts.outputDir,

@@ -19,7 +19,7 @@ import type { InFlightRequest, PeerState, ReaderState } from '../scheduler/types
 import type { PeerSource } from '../sources/index.js';
 import { PeerSourceSet } from '../sources/index.js';
 import { PieceStore, StorageError } from '../storage/index.js';
-import { dialPeer, type Handshaken } from '../swarm/connect.js';
+import { dialPeer, type Handshaken, OtherTorrent } from '../swarm/connect.js';
 import { Peer } from '../swarm/peer.js';
 import { addressKey, PeerBook } from '../swarm/peer-book.js';
 import { SwarmPolicy } from '../swarm-policy/index.js';
@@ -91,6 +91,8 @@ export interface TorrentHost {
 
 export interface TorrentInit {
   infohash: string;
+  /** A magnet's v2 infohash (btmh), before the metadata says whether the torrent is hybrid. */
+  infohashV2?: string;
   meta?: TorrentMeta;
   name?: string;
   root: string;
@@ -183,6 +185,8 @@ export class Torrent extends EventEmitter {
   /** Hybrid torrents: single blocks checked as they arrive (block-verifier.ts); made with the metadata. */
   private blockVerifier: BlockVerifier | undefined;
   private blockwisePieces: Bitfield | undefined;
+  /** A peer answered our offer of the magnet's v2 hash with another: the btmh was wrong. */
+  private magnetV2Refuted = false;
   /** Leaves we served lately, by piece (insertion order: the oldest goes first). */
   private readonly servedLeaves = new Map<number, Buffer>();
   /** Hash requests being answered (piece reads in progress), per peer id. */
@@ -439,7 +443,10 @@ export class Torrent extends EventEmitter {
    */
   v2HandshakeHash(): string | undefined {
     const meta = this.meta;
-    if (!meta?.infohashV2 || !meta.files.some((f) => f.piecesRoot)) return undefined;
+    // Before the metadata, a magnet's btmh: the first connections can then be upgraded (one made
+    // on the v1 hash stays v1, and only v2 connections carry hash requests).
+    if (!meta) return this.magnetV2Refuted ? undefined : this.init.infohashV2?.slice(0, 40);
+    if (!meta.infohashV2 || !meta.files.some((f) => f.piecesRoot)) return undefined;
     return meta.infohashV2.slice(0, 40);
   }
 
@@ -481,6 +488,9 @@ export class Torrent extends EventEmitter {
           this.dialing--;
           this.host.connectionClosed();
           this.book.markClosed(addr, Date.now(), false);
+          // A v2 peer answers our v2 bit with the torrent's v2 hash: not the magnet's, so the
+          // magnet's btmh is wrong. Offer it no more; the v1 hash still finds the torrent.
+          if (err instanceof OtherTorrent && !this.meta && infohashV2) this.magnetV2Refuted = true;
           this.log.debug({ peer: addressKey(addr), err: err.message }, 'dial failed');
         },
       );
@@ -947,39 +957,74 @@ export class Torrent extends EventEmitter {
   }
 
   /**
-   * Asks for the leaf hashes of the piece each reader stands in, when its blocks can be checked
-   * one by one: from a peer on an upgraded (v2) connection that has the piece, the least busy.
+   * Asks for the leaf hashes of the piece each reader stands in, and of the next one in its window
+   * (a reader crossing into a big piece still on its way need not wait a round trip for them), when
+   * their blocks can be checked one by one: from a peer on an upgraded (v2) connection that has the
+   * piece, the least busy.
    */
   private askForLeaves(now: number): void {
     const verifier = this.verifier();
     const meta = this.meta;
-    if (!verifier || !meta || !this.store) return;
+    const store = this.store;
+    if (!verifier || !meta || !store) return;
     for (const r of this.readers.values()) {
       if (r.start >= r.end) continue;
-      const piece = Math.floor(r.start / meta.pieceLength);
-      if (this.store.isVerified(piece) || !verifier.shouldAsk(piece, now)) continue;
-      const tree = verifier.tree(piece);
-      let best: Peer | undefined;
-      for (const p of this.peers.values()) {
-        if (!p.wire.v2 || !p.has?.get(piece) || p.wire.destroyed) continue;
-        if (!best || p.inFlight.size < best.inFlight.size) best = p;
+      const first = Math.floor(r.start / meta.pieceLength);
+      const last = Math.min(first + 1, Math.floor((r.end - 1) / meta.pieceLength));
+      for (let piece = first; piece <= last; piece++) {
+        if (store.isVerified(piece)) continue;
+        // A torrent from a magnet has no piece layers: the file's layer first, then leaves.
+        if (verifier.shouldAskLayer(piece, now)) {
+          const q = verifier.layerQuestion(piece);
+          const peer = this.hashPeer(piece, now, 'layer');
+          if (q && peer) {
+            peer.wire.hashRequest(q.root, q.baseLayer, q.index, q.length, q.proofLayers);
+            verifier.markAskedLayer(piece, peer.id, now);
+          }
+          continue;
+        }
+        if (!verifier.shouldAsk(piece, now)) continue;
+        const tree = verifier.tree(piece);
+        const peer = this.hashPeer(piece, now, 'leaves');
+        if (!peer || !tree) continue;
+        peer.wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
+        verifier.markAsked(piece, peer.id, now);
       }
-      if (!best || !tree) continue;
-      best.wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
-      verifier.markAsked(piece, best.id, now);
     }
+  }
+
+  /**
+   * Whom to ask for a piece's leaves (or its file's layer): a peer on an upgraded (v2) connection
+   * that has the piece and has not just declined the question, the least busy.
+   */
+  private hashPeer(piece: number, now: number, what: 'leaves' | 'layer'): Peer | undefined {
+    let best: Peer | undefined;
+    for (const p of this.peers.values()) {
+      if (!p.wire.v2 || !p.has?.get(piece) || p.wire.destroyed) continue;
+      if (this.blockVerifier?.declined(piece, p.id, now, what)) continue;
+      if (!best || p.inFlight.size < best.inFlight.size) best = p;
+    }
+    return best;
   }
 
   private onHashAnswer(peer: Peer, answer: HashAnswer): void {
     const verifier = this.blockVerifier;
     if (!verifier) return;
-    const piece = verifier.onAnswer(answer, peer.id);
+    const now = Date.now();
+    const layer = verifier.onLayerAnswer(answer, peer.id, now);
+    if (layer === 'layer') {
+      // More pieces can be checked block by block now; their leaves come at the next plan.
+      this.blockwisePieces = verifier.blockwisePieces();
+      this.schedulePlan();
+      return;
+    }
+    const piece = layer === 'bad' ? 'bad' : verifier.onAnswer(answer, peer.id, now);
     if (piece === 'bad') {
       this.ban(peer, 'sent block hashes that do not hash up to the torrent');
       return;
     }
     if (piece === undefined) {
-      this.schedulePlan(); // a reject: the next plan asks another peer
+      this.schedulePlan(); // a reject: the next plan asks another peer, if one is left
       return;
     }
     const a = this.partial.get(piece);
@@ -997,6 +1042,8 @@ export class Torrent extends EventEmitter {
     const tree = verifier?.tree(a.index);
     if (!leaves || !tree || a.writing) return;
     let more = false;
+    // Each culprit once, by its first bad block (leaves arriving late may find many of its blocks).
+    const guilty = new Map<string, string>();
     for (let b = 0; b < tree.dataBlocks; b++) {
       if (!a.received.get(b) || a.checked.get(b)) continue;
       const begin = b * BLOCK_SIZE;
@@ -1009,8 +1056,10 @@ export class Torrent extends EventEmitter {
       const sender = a.senders[b];
       a.drop(b);
       this.wasted += data.length;
-      if (sender) this.banKey(sender, `sent block ${b} of piece ${a.index}, which fails its v2 hash`);
+      if (sender && !guilty.has(sender))
+        guilty.set(sender, `sent block ${b} of piece ${a.index}, which fails its v2 hash`);
     }
+    for (const [sender, reason] of guilty) this.banKey(sender, reason);
     if (more) this.emit('blocks', a.index);
   }
 
@@ -1024,6 +1073,12 @@ export class Torrent extends EventEmitter {
     const meta = this.meta;
     const store = this.store;
     const verifier = this.verifier();
+    // A file's piece layer (what a viewer that came by magnet asks first): from memory.
+    const layer = verifier?.layerAnswer(q);
+    if (layer) {
+      peer.wire.hashes(q, layer);
+      return;
+    }
     const piece = meta && store ? verifier?.pieceAskedFor(q) : undefined;
     const tree = piece === undefined ? undefined : verifier?.tree(piece);
     const jobs = this.hashJobs.get(peer.id) ?? 0;

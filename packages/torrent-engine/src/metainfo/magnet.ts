@@ -9,6 +9,11 @@ import type { TorrentMeta } from './types.js';
 
 export interface MagnetLink {
   infohash: string;
+  /**
+   * Hybrid torrents: the v2 infohash (SHA-256 of the info dict, 64 hex) from `xt=urn:btmh:1220…`.
+   * Known before the metadata, it lets the first connections be upgraded to v2 (BEP 52).
+   */
+  infohashV2?: string;
   name?: string;
   trackers: string[];
   peers: PeerAddress[];
@@ -28,10 +33,14 @@ export function parseMagnet(text: string): MagnetLink {
   const params = new URLSearchParams(s.slice(s.indexOf('?') + 1));
   let infohash: string | undefined;
   let sawV2 = false;
+  let infohashV2: string | undefined;
   for (const xt of params.getAll('xt')) {
     const m = /^urn:btih:(.+)$/i.exec(xt);
     if (m?.[1]) infohash ??= infohashFrom(m[1]);
     if (/^urn:btmh:/i.test(xt)) sawV2 = true;
+    // A multihash: 0x12 (SHA-256), 0x20 (32 bytes), the digest. Anything else is ignored.
+    const v2 = /^urn:btmh:1220([0-9a-f]{64})$/i.exec(xt);
+    if (v2?.[1]) infohashV2 ??= v2[1].toLowerCase();
   }
   if (!infohash) {
     if (sawV2) {
@@ -48,7 +57,7 @@ export function parseMagnet(text: string): MagnetLink {
     return a ? [a] : [];
   });
   const dn = params.get('dn');
-  return { infohash, ...(dn ? { name: dn } : {}), trackers, peers };
+  return { infohash, ...(infohashV2 ? { infohashV2 } : {}), ...(dn ? { name: dn } : {}), trackers, peers };
 }
 
 export function toMagnet(meta: TorrentMeta, extra: { peers?: PeerAddress[] } = {}): string {

@@ -104,6 +104,9 @@ export async function dialPeer(addr: PeerAddress, opts: DialOptions): Promise<Ha
 /** The peer closed the connection before sending a byte (a refusal of plaintext, or of us). */
 class HungUp extends Error {}
 
+/** The peer's handshake named another torrent than either hash we offered. */
+export class OtherTorrent extends Error {}
+
 function dialOnce(
   addr: PeerAddress,
   opts: DialOptions,
@@ -112,6 +115,10 @@ function dialOnce(
   return new Promise((resolve, reject) => {
     const wire = new GuardedWire({ incoming: false, pieceCount: opts.pieceCount });
     wire.advertiseV2 = opts.infohashV2 !== undefined;
+    if (opts.infohashV2 !== undefined) {
+      const { infohash, infohashV2 } = opts;
+      wire.v1For = (named) => (named === infohashV2 ? infohash : undefined);
+    }
     const reader = mse ? newReader() : undefined;
     let received = 0;
     // Until the MSE handshake is done its bytes go to the reader; then, decrypted, to the wire.
@@ -129,14 +136,14 @@ function dialOnce(
       },
     });
     let settled = false;
-    const fail = (why: string, hungUp = false) => {
+    const fail = (why: string, hungUp = false, other = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       reader?.fail(new Error(why));
       wire.destroy();
       socket.destroy();
-      reject(hungUp ? new HungUp(why) : new Error(why));
+      reject(hungUp ? new HungUp(why) : other ? new OtherTorrent(why) : new Error(why));
     };
     const timer = setTimeout(() => fail('handshake timeout'), HANDSHAKE_TIMEOUT_MS);
     opts.signal?.addEventListener('abort', () => fail('aborted'), { once: true });
@@ -182,9 +189,9 @@ function dialOnce(
       );
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
-      const upgraded = opts.infohashV2 !== undefined && infohash === opts.infohashV2;
-      if (infohash !== opts.infohash && !upgraded) return fail('peer answered for another torrent');
-      wire.v2 = upgraded;
+      // A peer that answered with the v2 hash was mapped to the v1 one (wire.v1For): upgraded.
+      if (infohash !== opts.infohash) return fail('peer answered for another torrent', false, true);
+      wire.v2 = wire.namedV2;
       if (peerId === opts.peerId) return fail('connected to ourselves');
       if (settled) return;
       settled = true;
@@ -265,6 +272,10 @@ export class PeerListener extends EventEmitter {
     }
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const wire = new GuardedWire({ incoming: true });
+    wire.v1For = (named) => {
+      const r = this.opts.route(named);
+      return r && r.infohashV2 === named ? r.infohash : undefined;
+    };
     this.pending.add(socket);
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     const policy = this.opts.encryption ?? 'disabled';
@@ -285,13 +296,11 @@ export class PeerListener extends EventEmitter {
       this.pending.delete(socket);
       wire.pieceCount = route.pieceCount;
       route.setup(wire);
-      // BEP 52 upgrade, as libtorrent answers: a peer that named the v2 hash, or set the v2 bit,
-      // gets the v2 hash back and the connection carries hash requests. Not through MSE, whose
-      // keys were derived from the hash the peer chose.
-      const v2 =
-        route.infohashV2 !== undefined &&
-        !encrypted &&
-        (infohash === route.infohashV2 || wire.peerAdvertisedV2);
+      // BEP 52 upgrade, as libtorrent answers: a peer that named the v2 hash (wire.v1For mapped
+      // it to the v1 one for the routing and the extensions: wire.namedV2), or named the v1 hash
+      // with the v2 bit set, gets the v2 hash back and the connection carries hash requests. The
+      // bit alone does not upgrade through MSE: its keys came from the v1 hash the peer chose.
+      const v2 = route.infohashV2 !== undefined && (wire.namedV2 || (!encrypted && wire.peerAdvertisedV2));
       wire.advertiseV2 = route.infohashV2 !== undefined;
       wire.v2 = v2;
       wire.handshake(v2 ? (route.infohashV2 as string) : infohash, this.opts.peerId, { dht: false });

@@ -103,6 +103,14 @@ export class GuardedWire extends Wire {
    * hash. Only then does libtorrent answer hash requests (it drops us for asking otherwise).
    */
   v2 = false;
+  /**
+   * Maps the hash a peer's handshake names to the torrent's v1 hash when it is the torrent's
+   * (truncated) v2 one. Extensions are told the v1 hash: ut_metadata checks the metadata it fetches
+   * against the hash it is given, and the v2 one would fail every time.
+   */
+  v1For: ((infohash: string) => string | undefined) | undefined;
+  /** The peer's handshake named the torrent by its v2 hash (set before the 'handshake' event). */
+  namedV2 = false;
 
   constructor(opts: GuardedWireOptions) {
     super(opts.incoming ? 'tcpIncoming' : 'tcpOutgoing');
@@ -234,6 +242,19 @@ export class GuardedWire extends Wire {
       this,
       handshake,
     );
+  }
+
+  _onHandshake(infoHash: Uint8Array, peerId: Uint8Array, extensions: unknown): void {
+    const named = Buffer.from(infoHash).toString('hex');
+    const v1 = this.v1For?.(named);
+    let hash = infoHash;
+    if (v1 !== undefined && v1 !== named) {
+      this.namedV2 = true;
+      hash = Buffer.from(v1, 'hex');
+    }
+    (
+      Wire.prototype as unknown as { _onHandshake(h: Uint8Array, p: Uint8Array, e: unknown): void }
+    )._onHandshake.call(this, hash, peerId, extensions);
   }
 
   /** BEP 52: asks for `length` hashes of layer `baseLayer` of the tree `root`, from `index`. */
