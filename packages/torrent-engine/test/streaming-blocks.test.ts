@@ -140,11 +140,7 @@ describe('reading blocks of a hybrid torrent before their piece is complete', ()
     try {
       await other.engine.add({ torrent: s.torrent }, { peers: [{ host: '127.0.0.1', port: s.peer.port }] });
       const torrent = other.engine.torrent(s.infoHash)!;
-      // White-box: the leaves the torrent holds (block-verifier.ts), by piece.
-      const leaves = (piece: number) =>
-        (torrent as unknown as { blockVerifier?: { leavesOf(p: number): unknown } }).blockVerifier?.leavesOf(
-          piece,
-        );
+      const leaves = (piece: number) => torrent.blockChecking.leavesHeld(piece) || undefined;
       const url = streamUrl(other, s.infoHash, 0);
       const offset = 2 * PIECE + 1 * MiB;
       const controller = new AbortController();
@@ -152,7 +148,7 @@ describe('reading blocks of a hybrid torrent before their piece is complete', ()
       const reader = res.body!.getReader();
       await reader.read(); // the first checked blocks of piece 2 came
       try {
-        await waitFor(() => leaves(3) ?? undefined, 10_000, "piece 3's leaves");
+        await waitFor(() => leaves(3), 10_000, "piece 3's leaves");
         // At 1 MiB/s piece 2 takes about 4 s: the player is still in it.
         expect(torrent.store!.isVerified(2)).toBe(false);
       } finally {
@@ -184,11 +180,8 @@ describe('reading blocks of a hybrid torrent before their piece is complete', ()
       // the piece would fail its v1 hash as a whole: smart ban's case, engine-swarm.test.ts.)
       const offset = 3 * PIECE + 512 * KiB;
       const answer = httpGet(url, { Range: `bytes=${offset}-${offset + 2048 * KiB - 1}` }, 60_000);
-      const leaves = (piece: number) =>
-        (torrent as unknown as { blockVerifier?: { leavesOf(p: number): unknown } }).blockVerifier?.leavesOf(
-          piece,
-        );
-      await waitFor(() => leaves(3) ?? undefined, 10_000, "piece 3's leaves");
+      const leaves = (piece: number) => torrent.blockChecking.leavesHeld(piece) || undefined;
+      await waitFor(() => leaves(3), 10_000, "piece 3's leaves");
       other.engine.addPeers(s.infoHash, [{ host: '127.0.0.1', port: bad.port }]);
       expect((await answer).body.equals(await s.bytes(offset, 2048 * KiB))).toBe(true);
       expect(bad.stats.corruptBlocksSent).toBeGreaterThan(0);

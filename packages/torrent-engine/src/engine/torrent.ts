@@ -34,7 +34,7 @@ import {
 } from '../wire/limits.js';
 import type { EncryptionPolicy } from '../wire/mse/handshake.js';
 import { type BlockPrint, BufferPool, convict, PieceAssembly } from './assembly.js';
-import { BlockVerifier, blockFits, leavesOfPiece } from './block-verifier.js';
+import { BlockChecking } from './block-checking.js';
 import { PieceCache } from './piece-cache.js';
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
@@ -46,11 +46,6 @@ export const MAX_SOLE_STRIKES = 2;
 export const MAX_PEERS_PER_TORRENT = 50;
 /** Most requests outstanding at one peer, whatever its reqq (the scheduler sizes the pipeline to its rate). */
 export const MAX_PIPELINE = 500;
-/** Piece reads for hash requests one peer may have in progress; more are declined. */
-const HASH_JOBS_PER_PEER = 2;
-/** Pieces whose served leaves are kept (2 KiB each for 1 MiB pieces). */
-const SERVED_LEAVES_KEPT = 32;
-
 /**
  * Pieces assembled or being verified/written at once. When the disk is slower than the network,
  * no new piece is started past this (memory stays bounded: 24 x 1 MiB pieces typically).
@@ -182,15 +177,24 @@ export class Torrent extends EventEmitter {
   readonly peers = new Map<string, Peer>();
   readonly book = new PeerBook();
   private readonly partial = new Map<number, PieceAssembly>();
-  /** Hybrid torrents: single blocks checked as they arrive (block-verifier.ts); made with the metadata. */
-  private blockVerifier: BlockVerifier | undefined;
-  private blockwisePieces: Bitfield | undefined;
+  /** Hybrid torrents: single blocks checked as they arrive, and hash questions (block-checking.ts). */
+  readonly blockChecking = new BlockChecking({
+    meta: () => this.meta,
+    store: () => this.store,
+    hybrid: () => this.v2HandshakeHash() !== undefined,
+    peers: () => this.peers.values(),
+    readers: () => this.readers.values(),
+    assembly: (piece) => this.partial.get(piece),
+    ban: (peer, reason) => this.ban(peer, reason),
+    banKey: (key, reason) => this.banKey(key, reason),
+    wasted: (bytes) => {
+      this.wasted += bytes;
+    },
+    schedulePlan: () => this.schedulePlan(),
+    readable: (piece) => this.emit('blocks', piece),
+  });
   /** A peer answered our offer of the magnet's v2 hash with another: the btmh was wrong. */
   private magnetV2Refuted = false;
-  /** Leaves we served lately, by piece (insertion order: the oldest goes first). */
-  private readonly servedLeaves = new Map<number, Buffer>();
-  /** Hash requests being answered (piece reads in progress), per peer id. */
-  private readonly hashJobs = new Map<string, number>();
   private readonly pool = new BufferPool();
   private readonly cache = new PieceCache((index, begin, into) => {
     const store = this.store;
@@ -580,8 +584,8 @@ export class Torrent extends EventEmitter {
       if (ext === 'handshake') this.onExtendedHandshake(peer);
     });
     wire.on('violation', (reason: string) => this.ban(peer, `protocol violation: ${reason}`));
-    wire.on('hash-answer', (answer: HashAnswer) => this.onHashAnswer(peer, answer));
-    wire.on('hash-request', (q: HashQuestion) => void this.onHashRequest(peer, q));
+    wire.on('hash-answer', (answer: HashAnswer) => this.blockChecking.onHashAnswer(peer, answer));
+    wire.on('hash-request', (q: HashQuestion) => void this.blockChecking.onHashRequest(peer, q));
     wire.once('close', () => this.detach(peer, 'wire closed'));
     wire.once('end', () => this.detach(peer, 'wire ended'));
     peer.socket.once('close', () => this.detach(peer, 'socket closed'));
@@ -792,6 +796,7 @@ export class Torrent extends EventEmitter {
       now,
     });
     this.backgroundInLastPlan = background.background;
+    const blockwise = this.blockChecking.blockwise();
     const plan = planRequests({
       now,
       pieceCount: meta.pieceCount,
@@ -804,12 +809,12 @@ export class Torrent extends EventEmitter {
       inFlight,
       peers,
       readers: [...this.readers.values()],
-      ...(this.blockwise() ? { blockwise: this.blockwise() } : {}),
+      ...(blockwise ? { blockwise } : {}),
       maxOpenPieces: Math.max(2, Math.floor(OPEN_PIECES_BYTES / meta.pieceLength)),
       ...(this.shareOutstanding !== undefined ? { maxTotalOutstanding: this.shareOutstanding } : {}),
       ...background,
     });
-    this.askForLeaves(now);
+    this.blockChecking.askForLeaves(now);
     for (const c of plan.cancels) {
       const p = this.peers.get(c.peerId);
       if (!p) continue;
@@ -863,10 +868,7 @@ export class Torrent extends EventEmitter {
       this.wasted += block.length;
       return;
     }
-    if (this.blockVerifier?.leavesOf(piece)) {
-      this.checkBlocks(a);
-      if (!a.received.get(begin / BLOCK_SIZE)) return; // it failed its leaf hash: the sender is gone
-    }
+    if (!this.blockChecking.onBlock(a, begin)) return; // it failed its leaf hash: the sender is gone
     // Endgame: the same block may be in flight elsewhere; cancel those copies.
     const key = blockKey(piece, begin);
     for (const other of this.peers.values()) {
@@ -892,7 +894,7 @@ export class Torrent extends EventEmitter {
       return;
     }
     this.partial.delete(a.index);
-    if (result === 'ok') this.blockVerifier?.forget(a.index);
+    if (result === 'ok') this.blockChecking.pieceDone(a.index);
     if (this.stopped) return;
     // Convicting (below) reads the buffer synchronously; it is free for reuse after this turn.
     setImmediate(() => this.pool.give(a.buf));
@@ -941,184 +943,12 @@ export class Torrent extends EventEmitter {
     this.schedulePlan();
   }
 
-  // ---- single blocks of hybrid torrents (block-verifier.ts) ----------------------------------
-
-  /** The verifier, once the metadata is known, for a hybrid torrent whose blocks can be checked. */
-  private verifier(): BlockVerifier | undefined {
-    const meta = this.meta;
-    if (this.blockVerifier || !meta || !this.v2HandshakeHash()) return this.blockVerifier;
-    this.blockVerifier = new BlockVerifier(meta);
-    this.blockwisePieces = this.blockVerifier.blockwisePieces();
-    return this.blockVerifier;
-  }
-
-  private blockwise(): Bitfield | undefined {
-    return this.verifier() ? this.blockwisePieces : undefined;
-  }
-
   /**
-   * Asks for the leaf hashes of the piece each reader stands in, and of the next one in its window
-   * (a reader crossing into a big piece still on its way need not wait a round trip for them), when
-   * their blocks can be checked one by one: from a peer on an upgraded (v2) connection that has the
-   * piece, the least busy.
-   */
-  private askForLeaves(now: number): void {
-    const verifier = this.verifier();
-    const meta = this.meta;
-    const store = this.store;
-    if (!verifier || !meta || !store) return;
-    for (const r of this.readers.values()) {
-      if (r.start >= r.end) continue;
-      const first = Math.floor(r.start / meta.pieceLength);
-      const last = Math.min(first + 1, Math.floor((r.end - 1) / meta.pieceLength));
-      for (let piece = first; piece <= last; piece++) {
-        if (store.isVerified(piece)) continue;
-        // A torrent from a magnet has no piece layers: the file's layer first, then leaves.
-        if (verifier.shouldAskLayer(piece, now)) {
-          const q = verifier.layerQuestion(piece);
-          const peer = this.hashPeer(piece, now, 'layer');
-          if (q && peer) {
-            peer.wire.hashRequest(q.root, q.baseLayer, q.index, q.length, q.proofLayers);
-            verifier.markAskedLayer(piece, peer.id, now);
-          }
-          continue;
-        }
-        if (!verifier.shouldAsk(piece, now)) continue;
-        const tree = verifier.tree(piece);
-        const peer = this.hashPeer(piece, now, 'leaves');
-        if (!peer || !tree) continue;
-        peer.wire.hashRequest(tree.root, 0, tree.index, tree.length, 0);
-        verifier.markAsked(piece, peer.id, now);
-      }
-    }
-  }
-
-  /**
-   * Whom to ask for a piece's leaves (or its file's layer): a peer on an upgraded (v2) connection
-   * that has the piece and has not just declined the question, the least busy.
-   */
-  private hashPeer(piece: number, now: number, what: 'leaves' | 'layer'): Peer | undefined {
-    let best: Peer | undefined;
-    for (const p of this.peers.values()) {
-      if (!p.wire.v2 || !p.has?.get(piece) || p.wire.destroyed) continue;
-      if (this.blockVerifier?.declined(piece, p.id, now, what)) continue;
-      if (!best || p.inFlight.size < best.inFlight.size) best = p;
-    }
-    return best;
-  }
-
-  private onHashAnswer(peer: Peer, answer: HashAnswer): void {
-    const verifier = this.blockVerifier;
-    if (!verifier) return;
-    const now = Date.now();
-    const layer = verifier.onLayerAnswer(answer, peer.id, now);
-    if (layer === 'layer') {
-      // More pieces can be checked block by block now; their leaves come at the next plan.
-      this.blockwisePieces = verifier.blockwisePieces();
-      this.schedulePlan();
-      return;
-    }
-    const piece = layer === 'bad' ? 'bad' : verifier.onAnswer(answer, peer.id, now);
-    if (piece === 'bad') {
-      this.ban(peer, 'sent block hashes that do not hash up to the torrent');
-      return;
-    }
-    if (piece === undefined) {
-      this.schedulePlan(); // a reject: the next plan asks another peer, if one is left
-      return;
-    }
-    const a = this.partial.get(piece);
-    if (a) this.checkBlocks(a);
-  }
-
-  /**
-   * Checks the received, unchecked blocks of `a` against their leaves. A block that fails is
-   * dropped and its sender banned: the leaves hash up to the torrent, so the block is wrong and we
-   * know exactly who sent it. Emits 'blocks' (the piece) when more of it became readable.
-   */
-  private checkBlocks(a: PieceAssembly): void {
-    const verifier = this.blockVerifier;
-    const leaves = verifier?.leavesOf(a.index);
-    const tree = verifier?.tree(a.index);
-    if (!leaves || !tree || a.writing) return;
-    let more = false;
-    // Each culprit once, by its first bad block (leaves arriving late may find many of its blocks).
-    const guilty = new Map<string, string>();
-    for (let b = 0; b < tree.dataBlocks; b++) {
-      if (!a.received.get(b) || a.checked.get(b)) continue;
-      const begin = b * BLOCK_SIZE;
-      const data = a.buf.subarray(begin, Math.min(begin + BLOCK_SIZE, tree.dataBytes));
-      if (blockFits(leaves, b, data)) {
-        a.checked.set(b);
-        more = true;
-        continue;
-      }
-      const sender = a.senders[b];
-      a.drop(b);
-      this.wasted += data.length;
-      if (sender && !guilty.has(sender))
-        guilty.set(sender, `sent block ${b} of piece ${a.index}, which fails its v2 hash`);
-    }
-    for (const [sender, reason] of guilty) this.banKey(sender, reason);
-    if (more) this.emit('blocks', a.index);
-  }
-
-  /**
-   * A peer asks for the leaves under a piece we have (what our own engine asks): read the piece,
-   * hash its blocks, answer. Leaves are kept for a few pieces, since several viewers seeking to the
-   * same place ask for the same ones. At most HASH_JOBS_PER_PEER reads per peer at once; anything
-   * else is declined.
-   */
-  private async onHashRequest(peer: Peer, q: HashQuestion): Promise<void> {
-    const meta = this.meta;
-    const store = this.store;
-    const verifier = this.verifier();
-    // A file's piece layer (what a viewer that came by magnet asks first): from memory.
-    const layer = verifier?.layerAnswer(q);
-    if (layer) {
-      peer.wire.hashes(q, layer);
-      return;
-    }
-    const piece = meta && store ? verifier?.pieceAskedFor(q) : undefined;
-    const tree = piece === undefined ? undefined : verifier?.tree(piece);
-    const jobs = this.hashJobs.get(peer.id) ?? 0;
-    if (piece === undefined || !tree || !store?.have.get(piece) || jobs >= HASH_JOBS_PER_PEER) {
-      peer.wire.hashReject(q);
-      return;
-    }
-    let leaves = this.servedLeaves.get(piece);
-    if (!leaves) {
-      this.hashJobs.set(peer.id, jobs + 1);
-      try {
-        const data = Buffer.allocUnsafe(meta!.pieceSize(piece));
-        await store.readPieceInto(piece, data);
-        leaves = leavesOfPiece(tree, data);
-      } catch {
-        if (!peer.wire.destroyed) peer.wire.hashReject(q);
-        return;
-      } finally {
-        const left = (this.hashJobs.get(peer.id) ?? 1) - 1;
-        if (left > 0) this.hashJobs.set(peer.id, left);
-        else this.hashJobs.delete(peer.id);
-      }
-      this.servedLeaves.set(piece, leaves);
-      if (this.servedLeaves.size > SERVED_LEAVES_KEPT) {
-        const oldest = this.servedLeaves.keys().next().value;
-        if (oldest !== undefined) this.servedLeaves.delete(oldest);
-      }
-    }
-    if (!peer.wire.destroyed) peer.wire.hashes(q, leaves);
-  }
-
-  /**
-   * Checked bytes of a piece not yet verified whole, from `begin` (piece-relative), at most
-   * `max`: a copy (the piece's buffer is reused once it is written). undefined when none.
+   * Hybrid torrents: checked bytes of a piece not yet verified whole, from `begin` (piece-relative),
+   * at most `max`, a copy; undefined when none (block-checking.ts).
    */
   readCheckedBlocks(piece: number, begin: number, max: number): Buffer | undefined {
-    const a = this.partial.get(piece);
-    if (!a) return undefined;
-    const n = Math.min(max, a.checkedBytesFrom(begin));
-    return n > 0 ? Buffer.from(a.buf.subarray(begin, begin + n)) : undefined;
+    return this.blockChecking.readChecked(piece, begin, max);
   }
 
   // ---- uploading -----------------------------------------------------------------------------
