@@ -2,8 +2,16 @@
 // answer fits, and who may answer. A file of 13 blocks in 64 KiB pieces (4 leaves each) whose
 // trees are built here from its bytes, leaf by leaf, as BEP 52 defines them.
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BlockVerifier, blockFits, leavesFit, pieceTree, REFUSAL_MS } from '../src/engine/block-verifier.js';
+import {
+  BlockVerifier,
+  blockFits,
+  leavesFit,
+  leavesOfPiece,
+  pieceTree,
+  REFUSAL_MS,
+} from '../src/engine/block-verifier.js';
 import type { TorrentFile, TorrentMeta } from '../src/metainfo/index.js';
 import { merkleRoot, sha256, zeroRoot } from '../src/metainfo/merkle.js';
 import type { HashAnswer } from '../src/wire/guarded-wire.js';
@@ -286,5 +294,86 @@ describe('a torrent from a magnet: no piece layers until a peer sends one', () =
     expect(v.layerAnswer({ ...q, length: 8 })).toBeUndefined();
     expect(v.layerAnswer({ ...q, proofLayers: 1 })).toBeUndefined();
     expect(new BlockVerifier(magnetMeta()).layerAnswer(q)).toBeUndefined();
+  });
+});
+
+describe('property: any file shape, any piece size', () => {
+  // A hybrid torrent of one file of `length` bytes in pieces of `pieceLength`: its tree built here
+  // the BEP 52 way (leaves, piece subtrees, layer padded with empty pieces' roots), then every
+  // piece's leaves, as a seeder computes them from the piece's bytes, must fit what the verifier
+  // asks for, and each block must fit its leaf, and one changed byte must fail exactly its block.
+  it('leaves computed from each piece fit; a changed byte fails its own block only', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }), // log2(blocks per piece): 2..8
+        fc.integer({ min: 1, max: 9 * BLOCK }),
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        (bppLog, length, seed) => {
+          const pieceLength = BLOCK * 2 ** bppLog;
+          const bytes = Buffer.alloc(length);
+          for (let i = 0; i < length; i++) bytes[i] = (seed + i * 2654435761) >>> 24;
+          const pieces = Math.ceil(length / pieceLength);
+          const leafOf = (b: number) => sha256(bytes.subarray(b * BLOCK, Math.min(length, (b + 1) * BLOCK)));
+          const blocks = Math.ceil(length / BLOCK);
+          let piecesRoot: Uint8Array;
+          let pieceLayer: Uint8Array | undefined;
+          if (length <= pieceLength) {
+            let width = 1;
+            while (width < blocks) width *= 2;
+            piecesRoot = merkleRoot(
+              Buffer.concat(Array.from({ length: blocks }, (_, b) => leafOf(b))),
+              width,
+            );
+          } else {
+            const bpp = 2 ** bppLog;
+            const roots = Array.from({ length: pieces }, (_, p) => {
+              const n = Math.min(bpp, blocks - p * bpp);
+              return merkleRoot(Buffer.concat(Array.from({ length: n }, (_, i) => leafOf(p * bpp + i))), bpp);
+            });
+            pieceLayer = Buffer.concat(roots);
+            let width = 1;
+            while (width < pieces) width *= 2;
+            piecesRoot = merkleRoot(pieceLayer, width, zeroRoot(bppLog));
+          }
+          const f: TorrentFile = {
+            index: 0,
+            path: 'p',
+            length,
+            offset: 0,
+            pad: false,
+            piecesRoot,
+            ...(pieceLayer ? { pieceLayer } : {}),
+          };
+          const m = { ...metaWith([f], pieces, length), pieceLength };
+          const v = new BlockVerifier(m);
+          for (let p = 0; p < pieces; p++) {
+            const tree = v.tree(p);
+            if (!tree) {
+              expect(blocks).toBe(1); // only a one-block file has nothing to check block by block
+              continue;
+            }
+            const data = bytes.subarray(p * pieceLength, Math.min(length, (p + 1) * pieceLength));
+            const hashes = leavesOfPiece(tree, data);
+            const a = answer(0, hashes, {
+              root: Buffer.from(piecesRoot),
+              index: tree.index,
+              length: tree.length,
+            });
+            expect(leavesFit(tree, a)).toBe(true);
+            expect(v.pieceAskedFor(a)).toBe(p);
+            const changed = Buffer.from(data);
+            const at = (seed % tree.dataBytes) >>> 0;
+            changed[at] = (changed[at]! + 1) % 256;
+            for (let b = 0; b < tree.dataBlocks; b++) {
+              const block = (d: Uint8Array) =>
+                d.subarray(b * BLOCK, Math.min(tree.dataBytes, (b + 1) * BLOCK));
+              expect(blockFits(hashes, b, block(data))).toBe(true);
+              expect(blockFits(hashes, b, block(changed))).toBe(b !== Math.floor(at / BLOCK));
+            }
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
