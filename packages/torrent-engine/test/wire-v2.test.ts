@@ -151,6 +151,30 @@ describe('hash messages', () => {
     expect(answers[1]?.hashes).toBeUndefined();
   });
 
+  it("takes an answer of 8192 hashes (a big file's piece layer) and refuses a longer one", async () => {
+    const { port, accepted } = await listen();
+    const peer = await rawPeer(port, V1, true);
+    const h = await accepted;
+    const answers: HashAnswer[] = [];
+    h.wire.on('hash-answer', (a: HashAnswer) => answers.push(a));
+    peer.socket.write(hashMessage(22, [6, 0, 8192, 0], Buffer.alloc(8192 * 32, 1)));
+    await until(() => (answers.length === 1 ? true : undefined), 'the answer');
+    expect(answers[0]?.hashes?.length).toBe(8192 * 32);
+    peer.socket.write(hashMessage(22, [6, 0, 8193, 0], Buffer.alloc(8193 * 32, 1)));
+    expect(await violation(h.wire)).toBe('message-too-long');
+  });
+
+  it('holds other kinds of message to the usual limit: a 200 KiB extended message is refused', async () => {
+    const { port, accepted } = await listen();
+    const peer = await rawPeer(port, V1, true);
+    const h = await accepted;
+    const big = Buffer.alloc(4 + 1 + 200 * 1024);
+    big.writeUInt32BE(1 + 200 * 1024, 0);
+    big[4] = 20;
+    peer.socket.write(big);
+    expect(await violation(h.wire)).toBe('message-too-long');
+  });
+
   it.each([
     ['hashes that are not whole 32-byte hashes', hashMessage(22, [0, 0, 2, 0], Buffer.alloc(40))],
     ['a hash request with trailing bytes', hashMessage(21, [0, 0, 2, 0], Buffer.alloc(3))],

@@ -22,6 +22,7 @@ import {
   zeroRoot,
 } from '../metainfo/merkle.js';
 import type { HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
+import { MAX_HASHES_PER_ANSWER } from '../wire/limits.js';
 
 /** The leaf hashes of one piece: what to ask for and what they must hash up to. */
 export interface PieceTree {
@@ -36,9 +37,6 @@ export interface PieceTree {
   /** Blocks holding those bytes; the last one's leaf is the hash of its file bytes only. */
   dataBlocks: number;
 }
-
-/** libtorrent answers at most this many hashes per request (a layer of up to 8192 pieces). */
-const MAX_LAYER_HASHES = 8192;
 
 /** How long a peer that declined a question is not asked it again. */
 export const REFUSAL_MS = 30_000;
@@ -219,7 +217,7 @@ export class BlockVerifier {
     const file = this.fileOfPiece(piece);
     if (!file?.piecesRoot || file.pieceLayer || file.length <= this.meta.pieceLength) return undefined;
     const width = nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength));
-    if (width > MAX_LAYER_HASHES || this.meta.pieceLength < 2 * LEAF_BYTES) return undefined;
+    if (width > MAX_HASHES_PER_ANSWER || this.meta.pieceLength < 2 * LEAF_BYTES) return undefined;
     const baseLayer = log2(this.meta.pieceLength / LEAF_BYTES);
     return { root: Buffer.from(file.piecesRoot), baseLayer, index: 0, length: width, proofLayers: 0 };
   }

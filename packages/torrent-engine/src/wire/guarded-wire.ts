@@ -6,7 +6,7 @@
  * the connection's end; the swarm then bans the address for the session.
  */
 import Wire from 'bittorrent-protocol';
-import { MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH, maxMessageLength } from './limits.js';
+import { MAX_MESSAGE_LENGTH, MAX_PEER_REQUESTS, MAX_REQUEST_LENGTH, maxMessageLength } from './limits.js';
 
 export type ViolationReason =
   | 'message-too-long'
@@ -302,6 +302,7 @@ export class GuardedWire extends Wire {
       return 'drop';
     }
     const hashes = b.subarray(HASH_HEADER_BYTES);
+    // (The length cap, MAX_HASHES_MESSAGE_LENGTH, is maxMessageLength's, checked before this.)
     if (hashes.length % 32 !== 0) return 'bad-hash-message';
     const answer: HashAnswer = { root, baseLayer, index, length, proofLayers, hashes: Buffer.from(hashes) };
     this.emit('hash-answer', answer);
@@ -340,6 +341,9 @@ export class GuardedWire extends Wire {
         ((msg[at + 2] ?? 0) << 8) +
         (msg[at + 3] ?? 0)) >>>
       0;
+    // The length prefix was held to the largest of all kinds (a bitfield, a hashes answer); every
+    // other kind is held to the usual limit here.
+    if (msg.length > MAX_MESSAGE_LENGTH && msg[0] !== 5 && msg[0] !== HASHES) return 'message-too-long';
     switch (msg[0]) {
       case 0: // choke: the peer discards our requests, but blocks already sent may still come
         for (const r of this.requests) this.rememberCancelled(r.piece, r.offset, r.length);

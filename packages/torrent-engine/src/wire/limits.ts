@@ -34,9 +34,18 @@ export const MAX_METADATA_SIZE = 8 * 1024 * 1024;
 /** PEX: how many peers one peer may teach us per torrent over a connection's lifetime. */
 export const MAX_PEX_PEERS_PER_CONNECTION = 200;
 
+/**
+ * Most hashes in one BEP 52 answer we ask for: a file's piece layer of up to 8192 pieces
+ * (libtorrent's own cap per request), or the 4096 leaves of a 64 MiB piece.
+ */
+export const MAX_HASHES_PER_ANSWER = 8192;
+
+/** A `hashes` message (id, root, four numbers) carrying MAX_HASHES_PER_ANSWER hashes. */
+export const MAX_HASHES_MESSAGE_LENGTH = 1 + 32 + 16 + 32 * MAX_HASHES_PER_ANSWER;
+
 export function maxMessageLength(pieceCount: number | undefined): number {
   // 1 byte id + the bitfield; when the piece count is not known yet (magnet), allow the largest
   // bitfield a sane torrent has (bittorrent-protocol caps its own at 400,000 bits).
   const bitfieldBytes = Math.ceil((pieceCount ?? 400_000) / 8) + 1;
-  return Math.max(MAX_MESSAGE_LENGTH, bitfieldBytes);
+  return Math.max(MAX_MESSAGE_LENGTH, bitfieldBytes, MAX_HASHES_MESSAGE_LENGTH);
 }
