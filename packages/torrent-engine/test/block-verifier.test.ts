@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BlockVerifier,
   blockFits,
+  hashLeaves,
   leavesFit,
   leavesOfPiece,
   pieceTree,
@@ -354,6 +355,11 @@ describe('property: any file shape, any piece size', () => {
             }
             const data = bytes.subarray(p * pieceLength, Math.min(length, (p + 1) * pieceLength));
             const hashes = leavesOfPiece(tree, data);
+            // A seeder reads a piece in spans (block-checking.ts): the same leaves, span by span.
+            const bySpan = Buffer.alloc(hashes.length);
+            for (let begin = 0; begin < tree.dataBytes; begin += 2 * BLOCK)
+              hashLeaves(tree, bySpan, begin, data.subarray(begin, begin + 2 * BLOCK));
+            expect(bySpan.equals(hashes)).toBe(true);
             const a = answer(0, hashes, {
               root: Buffer.from(piecesRoot),
               index: tree.index,

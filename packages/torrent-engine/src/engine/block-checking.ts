@@ -7,18 +7,21 @@
  */
 import type { Bitfield } from '../bitfield.js';
 import type { TorrentMeta } from '../metainfo/index.js';
+import { HASH_BYTES } from '../metainfo/merkle.js';
 import type { ReaderState } from '../scheduler/types.js';
 import type { PieceStore } from '../storage/index.js';
 import type { Peer } from '../swarm/peer.js';
 import type { HashAnswer, HashQuestion } from '../wire/guarded-wire.js';
 import { BLOCK_SIZE } from '../wire/limits.js';
 import type { PieceAssembly } from './assembly.js';
-import { BlockVerifier, blockFits, leavesOfPiece } from './block-verifier.js';
+import { BlockVerifier, blockFits, hashLeaves } from './block-verifier.js';
 
 /** Piece reads for hash requests one peer may have in progress; more are declined. */
 const HASH_JOBS_PER_PEER = 2;
 /** Pieces whose served leaves are kept (2 KiB each for 1 MiB pieces). */
 const SERVED_LEAVES_KEPT = 32;
+/** A piece is read for its leaves this much at a time (a multiple of 16 KiB). */
+const READ_SPAN_BYTES = 1024 * 1024;
 
 export interface BlockCheckingHost {
   meta(): TorrentMeta | undefined;
@@ -218,9 +221,15 @@ export class BlockChecking {
     if (!leaves) {
       this.hashJobs.set(peer.id, jobs + 1);
       try {
-        const data = Buffer.allocUnsafe(meta.pieceSize(piece));
-        await store.readPieceInto(piece, data);
-        leaves = leavesOfPiece(tree, data);
+        // In spans, not the whole piece at once: a 64 MiB piece per question per peer adds up.
+        const out = Buffer.alloc(tree.length * HASH_BYTES);
+        const span = Buffer.allocUnsafe(Math.min(READ_SPAN_BYTES, tree.dataBytes));
+        for (let begin = 0; begin < tree.dataBytes; begin += READ_SPAN_BYTES) {
+          const view = span.subarray(0, Math.min(READ_SPAN_BYTES, tree.dataBytes - begin));
+          await store.readPieceInto(piece, view, begin);
+          hashLeaves(tree, out, begin, view);
+        }
+        leaves = out;
       } catch {
         if (!peer.wire.destroyed) peer.wire.hashReject(q);
         return;

@@ -100,13 +100,22 @@ export function blockFits(leaves: Uint8Array, b: number, data: Uint8Array): bool
   return sha256(data).equals(leaves.subarray(b * HASH_BYTES, (b + 1) * HASH_BYTES));
 }
 
+/**
+ * Hashes the leaves of the blocks in `data` into `out` (the piece's leaves, 32 bytes each): `data`
+ * starts at byte `begin` of the piece, a multiple of 16 KiB, and stops at or before `dataBytes`.
+ */
+export function hashLeaves(tree: PieceTree, out: Buffer, begin: number, data: Uint8Array): void {
+  const end = Math.min(begin + data.length, tree.dataBytes);
+  for (let at = begin; at < end; at += LEAF_BYTES) {
+    const block = data.subarray(at - begin, Math.min(at + LEAF_BYTES, end) - begin);
+    sha256(block).copy(out, (at / LEAF_BYTES) * HASH_BYTES);
+  }
+}
+
 /** The leaves of a piece from its verified bytes: one hash per data block, zeros to the width. */
 export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
   const out = Buffer.alloc(tree.length * HASH_BYTES);
-  for (let b = 0; b < tree.dataBlocks; b++) {
-    const begin = b * LEAF_BYTES;
-    sha256(piece.subarray(begin, Math.min(begin + LEAF_BYTES, tree.dataBytes))).copy(out, b * HASH_BYTES);
-  }
+  hashLeaves(tree, out, 0, piece);
   return out;
 }
 
