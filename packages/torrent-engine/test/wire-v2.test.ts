@@ -237,6 +237,23 @@ describe('with a real libtorrent 2.x peer', () => {
     expect(a.hashes?.length).toBe(16 * 32);
   });
 
+  it('through MSE (RC4 required) the connection still opens: libtorrent keeps it on the v1 hash the keys came from', async () => {
+    const h = await dialPeer(
+      { host: '127.0.0.1', port: lt!.port },
+      {
+        infohash: meta.infohash,
+        infohashV2: meta.infohashV2!.slice(0, 40),
+        peerId: OUR_ID,
+        setup: () => {},
+        encryption: 'required',
+      },
+    );
+    sockets.push(h.socket);
+    expect(h.encryption).toBe('rc4');
+    expect(h.infohash).toBe(meta.infohash);
+    expect(h.wire.v2).toBe(false);
+  });
+
   it('libtorrent dials us: we upgrade, and it answers too', async () => {
     let resolve!: (h: Handshaken) => void;
     const accepted = new Promise<Handshaken>((r) => {
