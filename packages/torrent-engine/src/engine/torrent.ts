@@ -450,9 +450,15 @@ export class Torrent extends EventEmitter {
     // Before the metadata, a magnet's btmh: the first connections can then be upgraded (one made
     // on the v1 hash stays v1, and only v2 connections carry hash requests).
     if (!meta) return this.magnetV2Refuted ? undefined : this.init.infohashV2?.slice(0, 40);
-    if (!meta.infohashV2 || !meta.files.some((f) => f.piecesRoot)) return undefined;
-    return meta.infohashV2.slice(0, 40);
+    // Once per metadata: every incoming handshake naming an unknown hash asks every torrent.
+    if (this.v2Hash?.meta !== meta) {
+      const hash =
+        meta.infohashV2 && meta.files.some((f) => f.piecesRoot) ? meta.infohashV2.slice(0, 40) : undefined;
+      this.v2Hash = { meta, hash };
+    }
+    return this.v2Hash.hash;
   }
+  private v2Hash: { meta: TorrentMeta; hash: string | undefined } | undefined;
 
   private wantsConnections(): boolean {
     if (this.stopped || this.paused || this.state === 'error') return false;
