@@ -6,7 +6,9 @@
  * For a piece of a file longer than a piece, the .torrent's piece layer holds the piece's subtree
  * root; one hash request (base layer 0, the piece's leaves, no proof) fetches its leaf hashes from
  * a peer, which must hash up to that root. For a file no longer than a piece, the file's pieces root
- * is the target. Each block is then checked by one SHA-256 against its leaf. A block that fails is
+ * is the target. A torrent from a magnet has no piece layers: a file's whole layer is asked for
+ * first (layerQuestion), and kept once it hashes to the file's root. Each block is then checked by
+ * one SHA-256 against its leaf. A block that fails is
  * dropped and the peer that sent it is known exactly (no smart ban needed). The v1 piece hash is
  * still checked before the piece is written. See docs/design/block-verification.md.
  */
