@@ -23,9 +23,15 @@ const COMMAND_TIMEOUT_MS = 30_000;
 export async function openWithDevTools(url: string): Promise<DevToolsPage> {
   const browser = await launchChromium(
     ['--remote-debugging-pipe', 'about:blank'],
-    ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+    ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
   );
   const chromium = browser.child;
+  // The last of what Chromium wrote to stderr, for the error if it dies (it crashed with SIGSEGV
+  // once in a CI run, with nothing to say why).
+  let stderrTail = '';
+  chromium.stderr?.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString('utf8')).slice(-4096);
+  });
   const toBrowser = chromium.stdio[3] as Writable;
   const fromBrowser = chromium.stdio[4] as Readable;
   const pending = new Map<number, Pending>();
@@ -44,7 +50,13 @@ export async function openWithDevTools(url: string): Promise<DevToolsPage> {
       fail(err as Error);
     }
   });
-  chromium.once('exit', (code, signal) => fail(new Error(`chromium exited (${code ?? signal})`)));
+  chromium.once('exit', (code, signal) =>
+    fail(
+      new Error(
+        `chromium exited (${code ?? signal})${stderrTail ? `; its stderr ended with:\n${stderrTail}` : ''}`,
+      ),
+    ),
+  );
   toBrowser.on('error', () => {}); // reported by 'exit'
 
   let buffered = Buffer.alloc(0);
