@@ -124,13 +124,12 @@ export function leavesOfPiece(tree: PieceTree, piece: Uint8Array): Buffer {
 /** Per torrent: which pieces' leaves we hold, which we asked for and from whom. */
 export class BlockVerifier {
   private readonly leaves = new Map<number, Uint8Array>();
-  private readonly asked = new Map<number, { peer: string; at: number }>();
-  /** Layer questions pending, by file index. */
-  private readonly askedLayer = new Map<number, { peer: string; at: number }>();
+  /** Questions pending, by what they ask (`leaves:<piece>`, `layer:<file index>`). */
+  private readonly pending = new Map<string, { peer: string; at: number }>();
   /**
-   * Who declined what, and when (`piece:<n>:<peer>` or `layer:<file>:<peer>`): that peer is not
-   * asked the same again for REFUSAL_MS. Without it a peer that declines everything (libtorrent in
-   * seed mode) would be asked again at every plan, a request and a reject per round trip.
+   * Who declined what, and when (`<question>:<peer>`): that peer is not asked the same again for
+   * REFUSAL_MS. Without it a peer that declines everything (libtorrent in seed mode) would be asked
+   * again at every plan, a request and a reject per round trip.
    */
   private readonly refusals = new Map<string, number>();
   /** Files with a v2 tree, in offset order (as in the torrent). */
@@ -157,6 +156,10 @@ export class BlockVerifier {
     return undefined;
   }
 
+  private fileOfRoot(root: Uint8Array): TorrentFile | undefined {
+    return this.byRoot.get(Buffer.from(root).toString('hex'));
+  }
+
   tree(piece: number): PieceTree | undefined {
     return pieceTree(this.meta, piece, this.fileOfPiece(piece));
   }
@@ -173,13 +176,14 @@ export class BlockVerifier {
   }
 
   /**
-   * The piece a peer's hash request is about, when it is one we answer: the leaves under one whole
-   * piece (base layer 0, no proof), the question our own engine asks. Anything else (upper layers,
-   * proofs) is declined; libtorrent downloads from us all the same (it falls back to v1 hashes).
+   * The piece whose leaves a question (or an answer) is about, when it has the shape we ask and
+   * answer: the leaves under one whole piece (base layer 0, no proof). Anything else (upper layers,
+   * proofs) is declined when asked of us; libtorrent downloads from us all the same (it falls back
+   * to v1 hashes).
    */
   pieceAskedFor(q: HashQuestion): number | undefined {
     if (q.baseLayer !== 0 || q.proofLayers !== 0) return undefined;
-    const file = this.byRoot.get(Buffer.from(q.root).toString('hex'));
+    const file = this.fileOfRoot(q.root);
     const blocksPerPiece = this.meta.pieceLength / LEAF_BYTES;
     if (!file || q.index % blocksPerPiece !== 0) return undefined;
     const piece = file.offset / this.meta.pieceLength + q.index / blocksPerPiece;
@@ -187,15 +191,22 @@ export class BlockVerifier {
     return tree && tree.index === q.index && tree.length === q.length ? piece : undefined;
   }
 
+  /** A file's whole piece layer as one question: its layer of the tree and its width. */
+  private layerShape(file: TorrentFile): { baseLayer: number; width: number } {
+    return {
+      baseLayer: log2(this.meta.pieceLength / LEAF_BYTES),
+      width: nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength)),
+    };
+  }
+
   /**
    * Our answer to a layer question (layerQuestion's shape) for a file whose layer we hold: the
    * layer, padded to the width with empty pieces' roots. undefined: declined.
    */
   layerAnswer(q: HashQuestion): Buffer | undefined {
-    const file = this.byRoot.get(Buffer.from(q.root).toString('hex'));
+    const file = this.fileOfRoot(q.root);
     if (!file?.pieceLayer || q.index !== 0 || q.proofLayers !== 0) return undefined;
-    const width = nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength));
-    const baseLayer = log2(this.meta.pieceLength / LEAF_BYTES);
+    const { baseLayer, width } = this.layerShape(file);
     if (q.baseLayer !== baseLayer || q.length !== width) return undefined;
     const out = Buffer.alloc(width * HASH_BYTES);
     out.set(file.pieceLayer);
@@ -208,15 +219,19 @@ export class BlockVerifier {
     return this.leaves.get(piece);
   }
 
+  /** Whether no answer to `question` is awaited (never asked, or the peer asked is overdue). */
+  private open(question: string, now: number): boolean {
+    const p = this.pending.get(question);
+    return !p || now - p.at > HASH_ANSWER_TIMEOUT_MS;
+  }
+
   /** Whether to ask for this piece's leaves now (none held, and no question pending). */
   shouldAsk(piece: number, now: number): boolean {
-    if (this.leaves.has(piece) || !this.tree(piece)) return false;
-    const a = this.asked.get(piece);
-    return !a || now - a.at > HASH_ANSWER_TIMEOUT_MS;
+    return !this.leaves.has(piece) && this.tree(piece) !== undefined && this.open(`leaves:${piece}`, now);
   }
 
   markAsked(piece: number, peer: string, now: number): void {
-    this.asked.set(piece, { peer, at: now });
+    this.pending.set(`leaves:${piece}`, { peer, at: now });
   }
 
   /**
@@ -227,42 +242,50 @@ export class BlockVerifier {
   layerQuestion(piece: number): HashQuestion | undefined {
     const file = this.fileOfPiece(piece);
     if (!file?.piecesRoot || file.pieceLayer || file.length <= this.meta.pieceLength) return undefined;
-    const width = nextPowerOfTwo(Math.ceil(file.length / this.meta.pieceLength));
-    if (width > MAX_HASHES_PER_ANSWER || this.meta.pieceLength < 2 * LEAF_BYTES) return undefined;
-    const baseLayer = log2(this.meta.pieceLength / LEAF_BYTES);
+    const { baseLayer, width } = this.layerShape(file);
+    if (width > MAX_HASHES_PER_ANSWER || baseLayer < 1) return undefined;
     return { root: Buffer.from(file.piecesRoot), baseLayer, index: 0, length: width, proofLayers: 0 };
   }
 
   /** Whether to ask for the layer of `piece`'s file now (none held, no question pending). */
   shouldAskLayer(piece: number, now: number): boolean {
-    const file = this.fileOfPiece(piece);
-    if (!file || !this.layerQuestion(piece)) return false;
-    const a = this.askedLayer.get(file.index);
-    return !a || now - a.at > HASH_ANSWER_TIMEOUT_MS;
+    return (
+      this.layerQuestion(piece) !== undefined && this.open(`layer:${this.fileOfPiece(piece)?.index}`, now)
+    );
   }
 
   markAskedLayer(piece: number, peer: string, now: number): void {
     const file = this.fileOfPiece(piece);
-    if (file) this.askedLayer.set(file.index, { peer, at: now });
+    if (file) this.pending.set(`layer:${file.index}`, { peer, at: now });
+  }
+
+  /**
+   * The question `answer` answers, if `peer` was asked it: its pending entry is closed, and a
+   * reject is remembered against the peer. false: not an answer to a question of ours.
+   */
+  private close(question: string, answer: HashAnswer, peer: string, now: number): boolean {
+    if (this.pending.get(question)?.peer !== peer) return false;
+    this.pending.delete(question);
+    if (!answer.hashes) {
+      this.refusals.set(`${question}:${peer}`, now);
+      if (this.refusals.size > 4096) {
+        for (const [k, at] of this.refusals) if (now - at >= REFUSAL_MS) this.refusals.delete(k);
+      }
+    }
+    return true;
   }
 
   /**
    * A peer's answer to a layer question: 'layer' when it brought the layer of a file (now on the
    * file, so its pieces can be checked block by block), 'bad' when the hashes do not hash up to the
-   * root, undefined when it is not such an answer.
+   * root, undefined when it is not such an answer (or a reject).
    */
   onLayerAnswer(answer: HashAnswer, peer: string, now: number): 'layer' | 'bad' | undefined {
-    const file = this.byRoot.get(Buffer.from(answer.root).toString('hex'));
-    const a = file ? this.askedLayer.get(file.index) : undefined;
-    if (!file || !a || a.peer !== peer) return undefined;
-    const q = this.layerQuestion(file.offset / this.meta.pieceLength);
-    if (!q || answer.baseLayer !== q.baseLayer || answer.index !== 0 || answer.length !== q.length)
+    const file = this.fileOfRoot(answer.root);
+    const q = file ? this.layerQuestion(file.offset / this.meta.pieceLength) : undefined;
+    if (!file || !q || answer.baseLayer !== q.baseLayer || answer.index !== 0 || answer.length !== q.length)
       return undefined;
-    this.askedLayer.delete(file.index);
-    if (!answer.hashes) {
-      this.refuse(`layer:${file.index}:${peer}`, now);
-      return undefined;
-    }
+    if (!this.close(`layer:${file.index}`, answer, peer, now) || !answer.hashes) return undefined;
     const pieces = Math.ceil(file.length / this.meta.pieceLength);
     if (answer.hashes.length < pieces * HASH_BYTES) return 'bad';
     // The real pieces' hashes, padded here (not with whatever the peer sent past them).
@@ -278,47 +301,25 @@ export class BlockVerifier {
    * ours (or a reject: the next plan asks someone else).
    */
   onAnswer(answer: HashAnswer, peer: string, now: number): number | 'bad' | undefined {
-    for (const [piece, a] of this.asked) {
-      const tree = this.tree(piece);
-      if (
-        a.peer !== peer ||
-        !tree ||
-        answer.baseLayer !== 0 ||
-        answer.index !== tree.index ||
-        answer.length !== tree.length ||
-        !Buffer.from(answer.root).equals(tree.root)
-      )
-        continue;
-      this.asked.delete(piece);
-      if (!answer.hashes) {
-        this.refuse(`piece:${piece}:${peer}`, now);
-        return undefined;
-      }
-      if (!leavesFit(tree, answer)) return 'bad';
-      this.leaves.set(piece, answer.hashes.subarray(0, tree.length * HASH_BYTES));
-      return piece;
-    }
-    return undefined;
+    const piece = this.pieceAskedFor(answer);
+    const tree = piece === undefined ? undefined : this.tree(piece);
+    if (piece === undefined || !tree || !this.close(`leaves:${piece}`, answer, peer, now)) return undefined;
+    if (!answer.hashes) return undefined;
+    if (!leavesFit(tree, answer)) return 'bad';
+    this.leaves.set(piece, answer.hashes.subarray(0, tree.length * HASH_BYTES));
+    return piece;
   }
 
   /** Whether `peer` declined to give `piece`'s leaves (or its file's layer) less than REFUSAL_MS ago. */
   declined(piece: number, peer: string, now: number, what: 'leaves' | 'layer' = 'leaves'): boolean {
-    const key =
-      what === 'leaves' ? `piece:${piece}:${peer}` : `layer:${this.fileOfPiece(piece)?.index}:${peer}`;
-    const at = this.refusals.get(key);
+    const question = what === 'leaves' ? `leaves:${piece}` : `layer:${this.fileOfPiece(piece)?.index}`;
+    const at = this.refusals.get(`${question}:${peer}`);
     return at !== undefined && now - at < REFUSAL_MS;
-  }
-
-  private refuse(key: string, now: number): void {
-    this.refusals.set(key, now);
-    if (this.refusals.size > 4096) {
-      for (const [k, at] of this.refusals) if (now - at >= REFUSAL_MS) this.refusals.delete(k);
-    }
   }
 
   /** The piece is complete (verified or failed) or abandoned: its leaves are not needed. */
   forget(piece: number): void {
     this.leaves.delete(piece);
-    this.asked.delete(piece);
+    this.pending.delete(`leaves:${piece}`);
   }
 }
