@@ -136,21 +136,25 @@ function dialOnce(
       },
     });
     let settled = false;
-    const fail = (why: string, hungUp = false, other = false) => {
+    /** `Kind`: the error the dial rejects with (a hang-up and another torrent are told apart). */
+    const fail = (why: string, Kind: new (why: string) => Error = Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       reader?.fail(new Error(why));
       wire.destroy();
       socket.destroy();
-      reject(hungUp ? new HungUp(why) : other ? new OtherTorrent(why) : new Error(why));
+      reject(new Kind(why));
     };
     const timer = setTimeout(() => fail('handshake timeout'), HANDSHAKE_TIMEOUT_MS);
     opts.signal?.addEventListener('abort', () => fail('aborted'), { once: true });
     socket.once('error', (err: NodeJS.ErrnoException) =>
-      fail(err.message, err.code === 'ECONNRESET' && received === 0 && socket.bytesWritten > 0),
+      fail(
+        err.message,
+        err.code === 'ECONNRESET' && received === 0 && socket.bytesWritten > 0 ? HungUp : Error,
+      ),
     );
-    socket.once('close', () => fail('connection closed during handshake', received === 0));
+    socket.once('close', () => fail('connection closed during handshake', received === 0 ? HungUp : Error));
     let handshakeSentAt: number | undefined;
     let encrypted: MseResult | undefined;
     const startWire = () => {
@@ -190,7 +194,7 @@ function dialOnce(
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
       // A peer that answered with the v2 hash was mapped to the v1 one (wire.v1For): upgraded.
-      if (infohash !== opts.infohash) return fail('peer answered for another torrent', false, true);
+      if (infohash !== opts.infohash) return fail('peer answered for another torrent', OtherTorrent);
       wire.v2 = wire.namedV2;
       if (peerId === opts.peerId) return fail('connected to ourselves');
       if (settled) return;
@@ -272,9 +276,12 @@ export class PeerListener extends EventEmitter {
     }
     const remote = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
     const wire = new GuardedWire({ incoming: true });
+    // The torrent the handshake names, found once: here, where a v2 hash is mapped to the v1 one
+    // before the 'handshake' event (wire.v1For), and used again there.
+    let route: ReturnType<typeof this.opts.route>;
     wire.v1For = (named) => {
-      const r = this.opts.route(named);
-      return r && r.infohashV2 === named ? r.infohash : undefined;
+      route = this.opts.route(named);
+      return route && route.infohashV2 === named ? route.infohash : undefined;
     };
     this.pending.add(socket);
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
@@ -285,7 +292,6 @@ export class PeerListener extends EventEmitter {
       this.pending.delete(socket);
     });
     wire.once('handshake', (infohash: string, peerId: string) => {
-      const route = this.opts.route(infohash);
       // Through MSE the peer named its torrent already: the handshake must be for the same one.
       const sameTorrent = !encrypted || encrypted.infohash === infohash;
       if (!route || peerId === this.opts.peerId || !sameTorrent) {
