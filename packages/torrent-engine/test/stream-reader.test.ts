@@ -52,6 +52,9 @@ function fakeTorrent(size: number) {
     },
     replan() {},
     selectForStreaming() {}, // every file is wanted here
+    readCheckedBlocks: () => undefined, // v1: only verified pieces are read
+    on: () => undefined,
+    off: () => undefined,
   };
   /** The simulated engine: verify one wanted piece inside some reader's window, if any. */
   const fetchOne = (): boolean => {

@@ -195,6 +195,8 @@ export class Torrent extends EventEmitter {
   });
   /** A peer answered our offer of the magnet's v2 hash with another: the btmh was wrong. */
   private magnetV2Refuted = false;
+  /** v2HandshakeHash's answer for the metadata it was computed from. */
+  private v2Hash: { meta: TorrentMeta; hash: string | undefined } | undefined;
   private readonly pool = new BufferPool();
   private readonly cache = new PieceCache((index, begin, into) => {
     const store = this.store;
@@ -458,7 +460,6 @@ export class Torrent extends EventEmitter {
     }
     return this.v2Hash.hash;
   }
-  private v2Hash: { meta: TorrentMeta; hash: string | undefined } | undefined;
 
   private wantsConnections(): boolean {
     if (this.stopped || this.paused || this.state === 'error') return false;

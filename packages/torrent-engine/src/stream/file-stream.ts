@@ -76,7 +76,7 @@ export function createFileStream(
   store.on('verified', onPiece);
   store.on('piece', onPiece);
   // Hybrid torrents: more of a piece's blocks were checked one by one (BEP 52 leaf hashes).
-  torrent.on?.('blocks', onPiece);
+  torrent.on('blocks', onPiece);
   // The torrent was stopped or removed: end the stream with an error (the player's connection is
   // cut) rather than leave it waiting for a piece that will never come.
   // 410 Gone for the HTTP server, when no byte was sent yet.
@@ -98,7 +98,7 @@ export function createFileStream(
   const cleanup = () => {
     store.off('verified', onPiece);
     store.off('piece', onPiece);
-    torrent.off?.('blocks', onPiece);
+    torrent.off('blocks', onPiece);
     store.off('closed', onClosed);
     signal.removeEventListener('abort', onAbort);
     unregister();
@@ -122,7 +122,7 @@ export function createFileStream(
         if (store.isVerified(piece)) {
           bytes = await store.read(file.index, position, length);
         } else {
-          const checked = torrent.readCheckedBlocks?.(piece, abs - piece * meta.pieceLength, length);
+          const checked = torrent.readCheckedBlocks(piece, abs - piece * meta.pieceLength, length);
           if (!checked) {
             waitingFor = piece;
             torrent.replan();

@@ -44,10 +44,10 @@ export interface StreamableTorrent {
    * Hybrid torrents: bytes of a piece not yet verified whole, from `begin` (piece-relative), that
    * are covered by blocks checked against their BEP 52 leaf hashes; at most `max`, a copy.
    */
-  readCheckedBlocks?(piece: number, begin: number, max: number): Uint8Array | undefined;
+  readCheckedBlocks(piece: number, begin: number, max: number): Uint8Array | undefined;
   /** 'blocks' (the piece): more of a piece's blocks were checked and can be read. */
-  on?(event: 'blocks', listener: (piece: number) => void): unknown;
-  off?(event: 'blocks', listener: (piece: number) => void): unknown;
+  on(event: 'blocks', listener: (piece: number) => void): unknown;
+  off(event: 'blocks', listener: (piece: number) => void): unknown;
   /** A stream opened this file: add it to the selected files if it is not (unselected pieces are never fetched). */
   selectForStreaming(fileIndex: number): void;
 }
